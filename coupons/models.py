@@ -1,0 +1,1 @@
+"""coupons domain models (added by the coupons issue)."""

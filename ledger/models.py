@@ -1,0 +1,1 @@
+"""ledger domain models (added by the ledger issue)."""

@@ -1,0 +1,19 @@
+"""Celery application. The beat schedule lives in code (CELERY_BEAT_SCHEDULE below)."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loyalty_site.settings")
+
+app = Celery("loyalty_site")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# Periodic work, added here as the domains that need it land (expiry reminders, points expiry).
+app.conf.beat_schedule = {
+    "core-jobs-resume-stalled": {
+        "task": "loyalty_site.core.tasks.jobs_resume_stalled_task",
+        "schedule": 300.0,
+    },
+}

@@ -1,0 +1,1 @@
+"""promotions domain models (added by the promotions issue)."""

@@ -1,0 +1,1 @@
+"""rewards domain models (added by the rewards issue)."""
