@@ -39,7 +39,10 @@ def handler404(request, exception=None):
 def handler500(request):
     if request.path.startswith(API_PREFIXES):
         return JsonResponse(
-            {"errors": [{"status": False, "code": 500, "message": "Internal error"}], "warnings": []},
+            {
+                "errors": [{"status": False, "code": 500, "message": "Internal error"}],
+                "warnings": [],
+            },
             status=500,
         )
     from django.views.defaults import server_error

@@ -71,6 +71,23 @@ class InvalidProgramError(DomainError):
     message = "Invalid program id"
 
 
+class InvalidRegistrationSourceError(DomainError):
+    code = 3217
+    message = "Invalid source"
+
+
+class CustomerRegistrationError(DomainError):
+    """v2 register/update: an identifier of the request is malformed (8014 names the field)."""
+
+    code = 8014
+    message = "Customer registration failed"
+
+
+class InvalidLoyaltyTypeError(DomainError):
+    code = 400
+    message = "Invalid loyaltyType: use loyalty or non_loyalty"
+
+
 # User groups (userGroup2) ------------------------------------------------------------------
 class GroupNotFoundError(NotFoundError):
     code = 1632

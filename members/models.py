@@ -49,7 +49,11 @@ class Org(BaseModel):
         choices=Weekday.choices, default=Weekday.MONDAY
     )
     parent = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children",
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
         help_text="Set on a child org of a connected-org family.",
     )
     contact_emails = models.TextField(
@@ -72,7 +76,9 @@ class Org(BaseModel):
         if self.parent_id and self.parent_id == self.pk:
             raise ValidationError({"parent": "An org cannot be its own parent."})
         if self.parent_id and self.parent and self.parent.parent_id:
-            raise ValidationError({"parent": "Connected orgs are one level deep: pick a parent org."})
+            raise ValidationError(
+                {"parent": "Connected orgs are one level deep: pick a parent org."}
+            )
 
     @property
     def tzinfo(self) -> zoneinfo.ZoneInfo:
@@ -112,7 +118,9 @@ class Zone(BaseModel):
 
     class Meta:
         ordering = ["org", "code"]
-        constraints = [models.UniqueConstraint(fields=["org", "code"], name="members_zone_code_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "code"], name="members_zone_code_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
@@ -149,7 +157,9 @@ class Store(BaseModel):
 
     class Meta:
         ordering = ["org", "code"]
-        constraints = [models.UniqueConstraint(fields=["org", "code"], name="members_store_code_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "code"], name="members_store_code_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
@@ -206,7 +216,10 @@ class Program(BaseModel):
     description = models.TextField(blank=True, default="")
     is_default = models.BooleanField(default=False)
     points_to_currency_ratio = models.DecimalField(
-        max_digits=12, decimal_places=6, default=1, validators=[MinValueValidator(0)],
+        max_digits=12,
+        decimal_places=6,
+        default=1,
+        validators=[MinValueValidator(0)],
         help_text="Value of one point in the org's base currency.",
     )
     points_decimal_places = models.PositiveSmallIntegerField(default=0)
@@ -247,14 +260,18 @@ class Tier(BaseModel):
     name = models.CharField(max_length=100)
     description = models.CharField(max_length=255, blank=True, default="")
     upgrade_threshold = models.DecimalField(
-        max_digits=14, decimal_places=2, default=0,
+        max_digits=14,
+        decimal_places=2,
+        default=0,
         help_text="Cumulative purchases needed to reach this tier.",
     )
 
     class Meta:
         ordering = ["program", "number"]
         constraints = [
-            models.UniqueConstraint(fields=["program", "number"], name="members_tier_number_unique"),
+            models.UniqueConstraint(
+                fields=["program", "number"], name="members_tier_number_unique"
+            ),
             models.UniqueConstraint(fields=["program", "name"], name="members_tier_name_unique"),
             models.CheckConstraint(condition=Q(number__gte=1), name="members_tier_number_positive"),
         ]
@@ -281,7 +298,9 @@ class PartnerProgram(BaseModel):
     class Meta:
         ordering = ["org", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["org", "name"], name="members_partnerprogram_name_unique")
+            models.UniqueConstraint(
+                fields=["org", "name"], name="members_partnerprogram_name_unique"
+            )
         ]
 
     def __str__(self) -> str:
@@ -320,7 +339,9 @@ class CustomerLabel(BaseModel):
     class Meta:
         ordering = ["org", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["org", "name"], name="members_customerlabel_name_unique")
+            models.UniqueConstraint(
+                fields=["org", "name"], name="members_customerlabel_name_unique"
+            )
         ]
 
     def __str__(self) -> str:
@@ -373,19 +394,23 @@ class Customer(BaseModel):
         ordering = ["org", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["org", "mobile"], condition=Q(mobile__isnull=False),
+                fields=["org", "mobile"],
+                condition=Q(mobile__isnull=False),
                 name="members_customer_mobile_unique",
             ),
             models.UniqueConstraint(
-                fields=["org", "email"], condition=Q(email__isnull=False),
+                fields=["org", "email"],
+                condition=Q(email__isnull=False),
                 name="members_customer_email_unique",
             ),
             models.UniqueConstraint(
-                fields=["org", "external_id"], condition=Q(external_id__isnull=False),
+                fields=["org", "external_id"],
+                condition=Q(external_id__isnull=False),
                 name="members_customer_external_id_unique",
             ),
             models.CheckConstraint(
-                condition=Q(mobile__isnull=False) | Q(email__isnull=False)
+                condition=Q(mobile__isnull=False)
+                | Q(email__isnull=False)
                 | Q(external_id__isnull=False),
                 name="members_customer_has_identifier",
             ),
@@ -438,7 +463,9 @@ class CustomerSourceProfile(BaseModel):
 class ProgramEnrollment(BaseModel):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="enrollments")
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="enrollments")
-    tier = models.ForeignKey(Tier, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    tier = models.ForeignKey(
+        Tier, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     enrolled_at = models.DateTimeField()
     tier_expires_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
@@ -509,7 +536,9 @@ class UserGroup(BaseModel):
                 condition=Q(member_count__lte=models.F("max_size")),
                 name="members_usergroup_within_capacity",
             ),
-            models.CheckConstraint(condition=Q(max_size__gte=1), name="members_usergroup_size_positive"),
+            models.CheckConstraint(
+                condition=Q(max_size__gte=1), name="members_usergroup_size_positive"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -535,11 +564,13 @@ class UserGroupMembership(BaseModel):
         constraints = [
             # A customer belongs to at most one group at a time (1623 / 1642).
             models.UniqueConstraint(
-                fields=["customer"], condition=Q(is_active=True),
+                fields=["customer"],
+                condition=Q(is_active=True),
                 name="members_membership_one_active_group",
             ),
             models.UniqueConstraint(
-                fields=["group"], condition=Q(is_active=True, is_primary=True),
+                fields=["group"],
+                condition=Q(is_active=True, is_primary=True),
                 name="members_membership_one_primary",
             ),
         ]
@@ -577,7 +608,9 @@ class Transaction(BaseModel):
     till = models.ForeignKey(Till, on_delete=models.PROTECT, related_name="transactions")
     number = models.CharField(max_length=50)
     type = models.CharField(max_length=24, choices=TransactionType.choices)
-    return_type = models.CharField(max_length=16, choices=ReturnType.choices, blank=True, default="")
+    return_type = models.CharField(
+        max_length=16, choices=ReturnType.choices, blank=True, default=""
+    )
     original = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="returns"
     )
@@ -615,7 +648,8 @@ class Transaction(BaseModel):
                 name="members_transaction_bill_number_unique",
             ),
             models.UniqueConstraint(
-                fields=["till", "idempotency_key"], condition=Q(idempotency_key__isnull=False),
+                fields=["till", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
                 name="members_transaction_idempotency_unique",
             ),
             models.CheckConstraint(
@@ -640,7 +674,9 @@ class TransactionLineItem(models.Model):
         REGULAR = "REGULAR", "Regular"
         RETURN = "RETURN", "Return"
 
-    transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="line_items")
+    transaction = models.ForeignKey(
+        Transaction, on_delete=models.CASCADE, related_name="line_items"
+    )
     serial = models.PositiveIntegerField(default=0)
     type = models.CharField(max_length=8, choices=Type.choices, default=Type.REGULAR)
     sku = models.CharField(max_length=100)
@@ -663,7 +699,9 @@ class TransactionLineItem(models.Model):
         ordering = ["transaction", "serial", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(qty__gt=0), name="members_lineitem_qty_positive"),
-            models.CheckConstraint(condition=Q(amount__gte=0), name="members_lineitem_amount_non_negative"),
+            models.CheckConstraint(
+                condition=Q(amount__gte=0), name="members_lineitem_amount_non_negative"
+            ),
         ]
         indexes = [models.Index(fields=["sku"], name="members_lineitem_sku")]
 

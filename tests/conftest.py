@@ -11,10 +11,10 @@ from rest_framework.test import APIClient
 
 from loyalty_site.api.authentication import md5_hex
 from tests.members.factories import (
+    TILL_PASSWORD,
     OrgFactory,
     ProgramFactory,
     TierFactory,
-    TILL_PASSWORD,
     TillFactory,
 )
 
@@ -28,6 +28,16 @@ def till_client(till, password: str = TILL_PASSWORD) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=basic_header(till.code, password))
     return client
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _celery_eager():
+    """Tests run Celery tasks in-process even when REDIS_URL (the broker) is set, as in CI."""
+    from loyalty_site.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
 
 
 @pytest.fixture(autouse=True)

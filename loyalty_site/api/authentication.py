@@ -42,7 +42,8 @@ def _till_queryset():
 
 def _basic_cache_key(till: Till, secret: str) -> str:
     digest = hmac.new(
-        settings.SECRET_KEY.encode(), f"{till.pk}:{till.password_hash}:{secret}".encode(),
+        settings.SECRET_KEY.encode(),
+        f"{till.pk}:{till.password_hash}:{secret}".encode(),
         hashlib.sha256,
     ).hexdigest()
     return f"apiauth:basic:{digest}"
@@ -82,7 +83,8 @@ def _resolve_attribution(request, till: Till) -> Till:
     if not lookup_type or not lookup_value:
         raise ApiAuthenticationError(
             "Attribution needs both the lookup type and the lookup value headers",
-            code=ATTRIBUTION_HEADER_MISSING_CODE, http_status=400,
+            code=ATTRIBUTION_HEADER_MISSING_CODE,
+            http_status=400,
         )
     lookup_type = lookup_type.strip().upper()
     candidates = _till_queryset().filter(org_id=till.org_id, is_active=True)
@@ -96,13 +98,15 @@ def _resolve_attribution(request, till: Till) -> Till:
         target = candidates.filter(store__external_id=lookup_value).order_by("id").first()
     else:
         raise ApiAuthenticationError(
-            f"Unsupported attribution type {lookup_type}", code=ATTRIBUTION_NOT_FOUND_CODE,
+            f"Unsupported attribution type {lookup_type}",
+            code=ATTRIBUTION_NOT_FOUND_CODE,
             http_status=400,
         )
     if target is None:
         raise ApiAuthenticationError(
             f"No till found for attribution {lookup_type}={lookup_value}",
-            code=ATTRIBUTION_NOT_FOUND_CODE, http_status=400,
+            code=ATTRIBUTION_NOT_FOUND_CODE,
+            http_status=400,
         )
     return target
 
@@ -147,9 +151,7 @@ class OAuthTokenAuthentication(authentication.BaseAuthentication):
                 token, salt=OAUTH_SALT, max_age=settings.OAUTH_TOKEN_TTL_SECONDS
             )
         except signing.SignatureExpired as exc:
-            raise ApiAuthenticationError(
-                "Access token expired", code=TOKEN_EXPIRED_CODE
-            ) from exc
+            raise ApiAuthenticationError("Access token expired", code=TOKEN_EXPIRED_CODE) from exc
         except signing.BadSignature as exc:
             raise ApiAuthenticationError("Invalid access token") from exc
         till = _till_queryset().filter(pk=payload.get("till"), org_id=payload.get("org")).first()

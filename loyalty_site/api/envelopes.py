@@ -88,11 +88,19 @@ def render_error(envelope: Envelope | str, error: ApiErrorResponse) -> Response:
     return Response(body, status=error.http_status)
 
 
-def v11_status(*, success: bool, code: int, message: str, total: int | None = None,
-               success_count: int | None = None) -> dict[str, Any]:
+def v11_status(
+    *,
+    success: bool,
+    code: int,
+    message: str,
+    total: int | None = None,
+    success_count: int | None = None,
+) -> dict[str, Any]:
     """The v1.1 request-level `status` block (strings for success, as the samples show)."""
     status: dict[str, Any] = {
-        "success": "true" if success else "false", "code": code, "message": message,
+        "success": "true" if success else "false",
+        "code": code,
+        "message": message,
     }
     if total is not None:
         status["total"] = str(total)
@@ -100,8 +108,9 @@ def v11_status(*, success: bool, code: int, message: str, total: int | None = No
     return status
 
 
-def v11_item_status(*, success: bool, code: int, message: str,
-                    warnings: list[Any] | None = None) -> dict[str, Any]:
+def v11_item_status(
+    *, success: bool, code: int, message: str, warnings: list[Any] | None = None
+) -> dict[str, Any]:
     return {
         "success": "true" if success else "false",
         "code": code,
@@ -113,10 +122,25 @@ def v11_item_status(*, success: bool, code: int, message: str,
 def v11_batch_status(total: int, success_count: int, *, success_code: int = 200) -> dict[str, Any]:
     """Request-level status of a v1.1 batch: 200 all ok, 201 some failed, 500 all failed (§8)."""
     if success_count == total:
-        return v11_status(success=True, code=success_code, message="Success", total=total,
-                          success_count=success_count)
+        return v11_status(
+            success=True,
+            code=success_code,
+            message="Success",
+            total=total,
+            success_count=success_count,
+        )
     if success_count == 0:
-        return v11_status(success=False, code=500, message="All requests have failed due to errors",
-                          total=total, success_count=success_count)
-    return v11_status(success=True, code=201, message="Some requests have failed due to errors",
-                      total=total, success_count=success_count)
+        return v11_status(
+            success=False,
+            code=500,
+            message="All requests have failed due to errors",
+            total=total,
+            success_count=success_count,
+        )
+    return v11_status(
+        success=True,
+        code=201,
+        message="Some requests have failed due to errors",
+        total=total,
+        success_count=success_count,
+    )

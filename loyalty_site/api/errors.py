@@ -21,3 +21,11 @@ class InvalidParameterError(DomainError):
 
     http_status = status.HTTP_400_BAD_REQUEST
     code = 400
+
+
+class InvalidCredentialsError(DomainError):
+    """Wrong OAuth key or secret on the token endpoint (which itself needs no authentication)."""
+
+    http_status = status.HTTP_401_UNAUTHORIZED
+    code = 401
+    message = "Invalid key or secret"

@@ -1,4 +1,4 @@
-"""`POST /v3/oauth/token/generate` (contract §8): a till's key and secret for a short-lived token."""
+"""`POST /v3/oauth/token/generate` (contract §8): a till key and secret for a short-lived token."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from loyalty_site.api.authentication import oauth_token_issue
 from loyalty_site.api.envelopes import Envelope
-from loyalty_site.api.errors import ApiAuthenticationError
+from loyalty_site.api.errors import InvalidCredentialsError
 from loyalty_site.api.views import BaseApi
 from members.models import Till
 
@@ -32,7 +32,10 @@ class OAuthTokenGenerateApi(BaseApi):
             {
                 "data": inline_serializer(
                     "OAuthTokenData",
-                    {"accessToken": serializers.CharField(), "ttlSeconds": serializers.IntegerField()},
+                    {
+                        "accessToken": serializers.CharField(),
+                        "ttlSeconds": serializers.IntegerField(),
+                    },
                 ),
                 "errors": serializers.JSONField(allow_null=True),
             },
@@ -46,9 +49,12 @@ class OAuthTokenGenerateApi(BaseApi):
         secret = serializer.validated_data["secret"]
         till = Till.objects.select_related("org").filter(oauth_key=key).first()
         if (
-            till is None or not till.is_active or not till.org.is_active
-            or not till.oauth_secret_hash or not check_password(secret, till.oauth_secret_hash)
+            till is None
+            or not till.is_active
+            or not till.org.is_active
+            or not till.oauth_secret_hash
+            or not check_password(secret, till.oauth_secret_hash)
         ):
-            raise ApiAuthenticationError("Invalid key or secret")
+            raise InvalidCredentialsError()
         token, ttl = oauth_token_issue(till=till)
         return Response({"data": {"accessToken": token, "ttlSeconds": ttl}, "errors": None})

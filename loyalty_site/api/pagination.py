@@ -10,8 +10,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Sequence, TypeVar
+from typing import Any, Generic, TypeVar
 
 from django.db.models import QuerySet
 
@@ -51,8 +52,15 @@ class Page(Generic[T]):
         }
 
 
-def parse_int_param(params: Any, name: str, *, default: int, minimum: int = 0,
-                    maximum: int | None = None, code: int = 400) -> int:
+def parse_int_param(
+    params: Any,
+    name: str,
+    *,
+    default: int,
+    minimum: int = 0,
+    maximum: int | None = None,
+    code: int = 400,
+) -> int:
     """Read an integer query parameter, raising a clear 400 (with `code`) when it is bad."""
     raw = params.get(name)
     if raw in (None, ""):
@@ -71,17 +79,19 @@ def _count(rows: QuerySet | Sequence[Any]) -> int:
     return rows.count() if isinstance(rows, QuerySet) else len(rows)
 
 
-def paginate_by_page_number(rows: QuerySet | Sequence[T], *, page_number: int,
-                            page_size: int) -> Page[T]:
+def paginate_by_page_number(
+    rows: QuerySet | Sequence[T], *, page_number: int, page_size: int
+) -> Page[T]:
     total = _count(rows)
     start = page_number * page_size
-    return Page(list(rows[start:start + page_size]), page_number, page_size, total)
+    return Page(list(rows[start : start + page_size]), page_number, page_size, total)
 
 
-def paginate_by_start_index(rows: QuerySet | Sequence[T], *, start_index: int,
-                            page_size: int) -> Page[T]:
+def paginate_by_start_index(
+    rows: QuerySet | Sequence[T], *, start_index: int, page_size: int
+) -> Page[T]:
     total = _count(rows)
-    items = list(rows[start_index:start_index + page_size]) if page_size else []
+    items = list(rows[start_index : start_index + page_size]) if page_size else []
     page_number = start_index // page_size if page_size else 0
     return Page(items, page_number, page_size, total)
 

@@ -9,7 +9,7 @@ from members.models import Org, Store, Till
 
 @dataclass(frozen=True)
 class ApiPrincipal:
-    """`till` is the till the call is booked on (after attribution headers); `auth_till` logged in."""
+    """`till`: the till the call is booked on (after attribution); `auth_till`: who logged in."""
 
     till: Till
     auth_till: Till

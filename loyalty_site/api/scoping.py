@@ -64,8 +64,11 @@ def _parse_org_ids(raw: str) -> list[int]:
 
 
 def _child_org_ids(org_id: int) -> list[int]:
-    return list(Org.objects.filter(parent_id=org_id, is_active=True).order_by("id")
-                .values_list("id", flat=True))
+    return list(
+        Org.objects.filter(parent_id=org_id, is_active=True)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
 
 
 def resolve_data_scope(request: Request) -> DataScope:
@@ -85,9 +88,7 @@ def resolve_data_scope(request: Request) -> DataScope:
 
     children = _child_org_ids(caller)
     if not children:
-        raise DataScopeError(
-            "Only a parent org can read across connected orgs", http_status=403
-        )
+        raise DataScopeError("Only a parent org can read across connected orgs", http_status=403)
     requested = _parse_org_ids(raw_orgs) if raw_orgs else []
     foreign = [org_id for org_id in requested if org_id not in children]
     if foreign:

@@ -15,9 +15,13 @@ def customer_queryset(*, org_ids: Iterable[int]) -> QuerySet[Customer]:
     return Customer.objects.filter(org_id__in=list(org_ids)).select_related("org")
 
 
-def customer_get_by_identifier(*, org_ids: Iterable[int], identifier_name: str,
-                               identifier_value: str | int,
-                               allow_merged: bool = False) -> Customer:
+def customer_get_by_identifier(
+    *,
+    org_ids: Iterable[int],
+    identifier_name: str,
+    identifier_value: str | int,
+    allow_merged: bool = False,
+) -> Customer:
     """The customer with that identifier in the given orgs.
 
     Raises InvalidIdentifierError (8013), CustomerNotFoundError (8015) or, for a merged-away

@@ -70,9 +70,7 @@ def normalize_email(value: str) -> str:
 def normalize_external_id(value: str) -> str:
     cleaned = str(value or "").strip()
     if not cleaned or len(cleaned) > 100:
-        raise InvalidExternalIdError(
-            "External id must be 1-100 characters", field="external_id"
-        )
+        raise InvalidExternalIdError("External id must be 1-100 characters", field="external_id")
     return cleaned
 
 

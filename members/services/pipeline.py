@@ -15,7 +15,8 @@ the contract's `sideEffects[]` items (§11.1): `{"type": "points", "awardedPoint
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.utils.module_loading import import_string

@@ -9,7 +9,8 @@ def test_oauth_token_roundtrip(till, api_client):
 
     client = APIClient()
     response = client.post(
-        "/v3/oauth/token/generate", {"key": till.oauth_key, "secret": TILL_OAUTH_SECRET},
+        "/v3/oauth/token/generate",
+        {"key": till.oauth_key, "secret": TILL_OAUTH_SECRET},
         format="json",
     )
     assert response.status_code == 200, response.content
