@@ -47,7 +47,9 @@ class Job(BaseModel):
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["status", "heartbeat_at"], name="core_job_status_heartbeat")]
+        indexes = [
+            models.Index(fields=["status", "heartbeat_at"], name="core_job_status_heartbeat")
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(processed__gte=models.F("failed")),
@@ -80,3 +82,6 @@ class JobRowError(models.Model):
     class Meta:
         ordering = ["job", "id"]
         indexes = [models.Index(fields=["job", "row_number"], name="core_jobrowerror_job_row")]
+
+    def __str__(self) -> str:
+        return f"row {self.row_number}: {self.code} {self.message}"
