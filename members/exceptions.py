@@ -88,6 +88,26 @@ class InvalidLoyaltyTypeError(DomainError):
     message = "Invalid loyaltyType: use loyalty or non_loyalty"
 
 
+class CustomerNotInSourceError(NotFoundError):
+    code = 8065
+    message = "Customer not found in the given source"
+
+
+class RegistrationDateError(DomainError):
+    code = 1034
+    message = "Registration date is outside the allowed window"
+
+
+class CustomerBatchLimitError(DomainError):
+    code = 1060
+    message = "Batch limit exceeded"
+
+
+class AccountIdMissingError(DomainError):
+    code = 8045
+    message = "accountId is needed for this source"
+
+
 # User groups (userGroup2) ------------------------------------------------------------------
 class GroupNotFoundError(NotFoundError):
     code = 1632
@@ -152,6 +172,13 @@ class PrimaryMemberCannotLeaveError(DomainError):
 class PrimaryElsewhereError(DomainError):
     code = 1642
     message = "User is the primary member of another group"
+
+
+class GroupBatchLimitError(DomainError):
+    """Too many members in one join/leave call (the request-level batch code of §8)."""
+
+    code = 1060
+    message = "Batch limit exceeded"
 
 
 # Transactions ------------------------------------------------------------------------------
@@ -239,3 +266,53 @@ class ReturnLineNotFoundError(DomainError):
 class TransactionFieldTooLongError(DomainError):
     code = 685
     message = "Field is too long"
+
+
+class ReturnQuantityNotAvailableError(DomainError):
+    code = 629
+    message = "Returned quantity is more than the quantity still available for return"
+
+
+class TransactionNegativeValueError(DomainError):
+    """A negative amount: 631 bill amount; 627 and 661-666 other bill and line values."""
+
+    code = 631
+    message = "Amounts must not be negative"
+
+
+class ReturnLinesMissingError(DomainError):
+    code = 679
+    message = "A line-item return needs the returned line items"
+
+
+class TransactionLineItemError(DomainError):
+    code = 622
+    message = "Invalid line item"
+
+
+class ReturnBillNumberMissingError(DomainError):
+    code = 677
+    message = "A returned line item needs the number of the bill it was bought on"
+
+
+class TransactionIdOrNumberMissingError(DomainError):
+    code = 670
+    message = "Transaction id or number is missing"
+
+
+class TransactionCustomerDetailsMissingError(DomainError):
+    code = 8084
+    message = "Customer details not sent"
+
+
+class TransactionIdempotencyKeyReusedError(ConflictError):
+    """The Idempotency-Key of this till was used before for a different request."""
+
+    message = "Idempotency-Key was already used with a different request"
+
+
+# Tills (admin credentials; not an API error) ------------------------------------------------
+class TillCredentialError(DomainError):
+    """Bad till password or OAuth key in the admin; keeps the generic 400 code."""
+
+    message = "Invalid till credentials"
