@@ -98,7 +98,9 @@ class RegistrationDateError(DomainError):
     message = "Registration date is outside the allowed window"
 
 
-class CustomerBatchLimitError(DomainError):
+class BatchLimitError(DomainError):
+    """Too many items in one batch call (request-level code 1060 of contract §8)."""
+
     code = 1060
     message = "Batch limit exceeded"
 
@@ -172,13 +174,6 @@ class PrimaryMemberCannotLeaveError(DomainError):
 class PrimaryElsewhereError(DomainError):
     code = 1642
     message = "User is the primary member of another group"
-
-
-class GroupBatchLimitError(DomainError):
-    """Too many members in one join/leave call (the request-level batch code of §8)."""
-
-    code = 1060
-    message = "Batch limit exceeded"
 
 
 # Transactions ------------------------------------------------------------------------------

@@ -20,8 +20,8 @@ from loyalty_site.core.exceptions import DomainError
 from members.api.customers import serializers as s
 from members.exceptions import (
     AccountIdMissingError,
+    BatchLimitError,
     CustomerAlreadyExistsError,
-    CustomerBatchLimitError,
     CustomerNotFoundError,
     IdentifierTakenError,
     InvalidEmailError,
@@ -435,7 +435,7 @@ def _v11_batch_items(request: Request) -> list[Any]:
     serializer.is_valid(raise_exception=True)
     items = serializer.validated_data["root"]["customer"]
     if len(items) > V11_BATCH_LIMIT:
-        raise CustomerBatchLimitError(
+        raise BatchLimitError(
             f"At most {V11_BATCH_LIMIT} customers per request ({len(items)} sent)"
         )
     return items
@@ -623,7 +623,7 @@ class CustomerV11GetApi(BaseApi):
         if not lookups:
             raise NoIdentifierError("Give mobile, email, external_id or id")
         if len(lookups) > V11_BATCH_LIMIT:
-            raise CustomerBatchLimitError(f"At most {V11_BATCH_LIMIT} values per request")
+            raise BatchLimitError(f"At most {V11_BATCH_LIMIT} values per request")
         include_user_group = request.query_params.get("user_group", "").lower() == "true"
 
         found: list[tuple[int | None, dict[str, Any]]] = []

@@ -33,7 +33,7 @@ from members.api.groups.serializers import (
     UserGroupMemberOutputSerializer,
 )
 from members.exceptions import (
-    GroupBatchLimitError,
+    BatchLimitError,
     GroupNotFoundError,
     GroupValidationError,
     InvalidGroupIdError,
@@ -110,7 +110,7 @@ def _batch_items(body: Any) -> list[Any]:
     if not isinstance(body, list) or not body:
         raise GroupValidationError("The request body must be a non-empty JSON array of members")
     if len(body) > MAX_BATCH_ITEMS:
-        raise GroupBatchLimitError(f"At most {MAX_BATCH_ITEMS} members per call")
+        raise BatchLimitError(f"At most {MAX_BATCH_ITEMS} members per call")
     return body
 
 
