@@ -11,7 +11,7 @@ from members.models import Customer, LoyaltyType
 from members.services.customers import customer_register
 from tests.members.factories import CustomerFactory, TillFactory
 
-EXAMPLES = Path("/work/shared/api/examples")
+EXAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "contract"
 
 
 def example(name: str) -> dict:

@@ -14,7 +14,7 @@ from members.services.customers import customer_register
 from tests.conftest import till_client
 from tests.members.factories import CustomerFactory, OrgFactory, TillFactory
 
-EXAMPLES = Path("/work/shared/api/examples")
+EXAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "contract"
 PIPELINE = "tests.members.test_customers_v2.welcome_side_effects"
 
 

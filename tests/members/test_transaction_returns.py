@@ -15,7 +15,7 @@ from members.services.transactions import LineItemInput, transaction_add, transa
 from tests.conftest import till_client
 from tests.members.factories import CustomerFactory, StoreFactory, TillFactory
 
-EXAMPLES = Path("/work/shared/api/examples")
+EXAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "contract"
 RETURN_PIPELINE = "tests.members.test_transaction_returns.reversal_step"
 
 

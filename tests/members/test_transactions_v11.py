@@ -11,7 +11,7 @@ import pytest
 from members.models import Customer, CustomerSourceProfile, Transaction
 from tests.members.factories import CustomerFactory, TransactionFactory
 
-EXAMPLES = Path("/work/shared/api/examples")
+EXAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "contract"
 ADD_URL = "/v1.1/transaction/add?format=json"
 POINTS_FIELDS = ("lifetime_points", "loyalty_points", "current_slab", "points_summaries")
 

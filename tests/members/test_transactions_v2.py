@@ -21,7 +21,7 @@ from tests.members.factories import (
     UserGroupFactory,
 )
 
-EXAMPLES = Path("/work/shared/api/examples")
+EXAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "contract"
 ADD_PIPELINE = "tests.members.test_transactions_v2.earning_step"
 FAILING_PIPELINE = "tests.members.test_transactions_v2.failing_step"
 
