@@ -2,5 +2,6 @@ from django.apps import AppConfig
 
 
 class LedgerConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'ledger'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "ledger"
+    verbose_name = "Points ledger"

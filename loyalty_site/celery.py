@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loyalty_site.settings")
 
@@ -15,5 +16,15 @@ app.conf.beat_schedule = {
     "core-jobs-resume-stalled": {
         "task": "loyalty_site.core.tasks.jobs_resume_stalled_task",
         "schedule": 300.0,
+    },
+    # Hourly, so each org's expiry run starts within an hour of its local midnight; one job per org
+    # and local day (ledger.services.schedule).
+    "ledger-points-expiry": {
+        "task": "ledger.tasks.points_expiry_jobs_create_task",
+        "schedule": crontab(minute=5),
+    },
+    "ledger-promised-maturity": {
+        "task": "ledger.tasks.promised_maturity_jobs_create_task",
+        "schedule": crontab(minute=35),
     },
 }

@@ -154,7 +154,9 @@ OAUTH_TOKEN_TTL_SECONDS = int(os.environ.get("OAUTH_TOKEN_TTL_SECONDS", "300"))
 # to a function; see members.services.pipeline for the signatures.
 TRANSACTION_ADD_PIPELINE: list[str] = []
 TRANSACTION_RETURN_PIPELINE: list[str] = []
-CUSTOMER_REGISTRATION_PIPELINE: list[str] = []
+CUSTOMER_REGISTRATION_PIPELINE: list[str] = [
+    "ledger.services.accounts.ledger_open_accounts_on_registration",
+]
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -1,0 +1,161 @@
+"""Bulk ledger work on the core job runner: back-fill, points expiry, promised-points maturity.
+
+Each handler walks a keyset cursor and calls one service per row inside the runner's batch
+transaction; a DomainError fails only its row. All three are safe to run twice.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from ledger.exceptions import InvalidLedgerRequestError
+from ledger.models import PointsAccount
+from ledger.services.accounts import ledger_backfill_owner
+from ledger.services.expiry import points_expire, points_expiry_owner_batches
+from ledger.services.posting import OpeningBalance, owner_filter, owner_from_label
+from ledger.services.promised import points_promised_mature, promised_maturity_owner_batches
+from loyalty_site.core.jobs import JobHandler, job_handler, queryset_batches
+from loyalty_site.core.models import Job
+from members.models import Customer, PointsCategory, Program
+
+BACKFILL_KIND = "ledger.backfill"
+EXPIRY_KIND = "ledger.points_expiry"
+MATURITY_KIND = "ledger.promised_maturity"
+
+
+def _batch_size(job: Job, default: int) -> int:
+    try:
+        return max(1, int(job.params.get("batch_size", default)))
+    except (TypeError, ValueError):
+        return default
+
+
+def _aware(value: Any, field: str) -> datetime.datetime | None:
+    if value in (None, ""):
+        return None
+    parsed = parse_datetime(str(value))
+    if parsed is None or timezone.is_naive(parsed):
+        raise InvalidLedgerRequestError(f"{field} must be an ISO date-time with a time zone")
+    return parsed
+
+
+@job_handler(BACKFILL_KIND)
+class LedgerBackfillJob(JobHandler):
+    """Open the ledger of every customer of the org that lacks accounts.
+
+    params: {"balances": [{"customerId", "programId", "category" (default REGULAR), "points",
+    "expiresAt", "maturesAt"}], "batch_size"}; customers not listed start at zero.
+    """
+
+    batch_size = 200
+
+    def _customers(self, job: Job):
+        programs = Program.objects.filter(org_id=job.org_id, is_active=True).count()
+        account_count = (
+            PointsAccount.objects.filter(
+                customer=OuterRef("pk"), program__is_active=True, program__org_id=job.org_id
+            )
+            .values("customer")
+            .annotate(total=Count("pk"))
+            .values("total")
+        )
+        return (
+            Customer.objects.filter(org_id=job.org_id, merged_into__isnull=True)
+            .annotate(
+                account_count=Coalesce(
+                    Subquery(account_count, output_field=IntegerField()), Value(0)
+                )
+            )
+            .filter(account_count__lt=programs * len(PointsCategory.values))
+            .select_related("org")
+        )
+
+    def _balance_rows(self, job: Job) -> dict[int, list[dict[str, Any]]]:
+        if not hasattr(self, "_rows"):
+            rows: dict[int, list[dict[str, Any]]] = defaultdict(list)
+            for row in job.params.get("balances") or []:
+                try:
+                    rows[int(row["customerId"])].append(row)
+                except (KeyError, TypeError, ValueError):
+                    continue
+            self._rows = rows
+        return self._rows
+
+    def total(self, job: Job) -> int | None:
+        return self._customers(job).count()
+
+    def batches(self, job: Job, after: str) -> Iterator[tuple[list[Any], str]]:
+        return queryset_batches(
+            self._customers(job), after=after, size=_batch_size(job, self.batch_size)
+        )
+
+    def process_row(self, job: Job, row: Customer) -> None:
+        balances: dict[tuple[int, str], OpeningBalance] = {}
+        for item in self._balance_rows(job).get(row.pk, []):
+            try:
+                key = (int(item["programId"]), str(item.get("category") or PointsCategory.REGULAR))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise InvalidLedgerRequestError(f"Bad balance row {item!r}") from exc
+            balances[key] = OpeningBalance(
+                points=item.get("points", 0),
+                expires_at=_aware(item.get("expiresAt"), "expiresAt"),
+                matures_at=_aware(item.get("maturesAt"), "maturesAt"),
+            )
+        ledger_backfill_owner(customer=row, balances=balances, actor=None)
+
+
+@job_handler(EXPIRY_KIND)
+class PointsExpiryJob(JobHandler):
+    """Expire the org's lots that lapsed before params["as_of"] (YYYY-MM-DD, org time zone)."""
+
+    batch_size = 200
+
+    def _as_of(self, job: Job) -> datetime.date:
+        as_of = parse_date(str(job.params.get("as_of") or ""))
+        if as_of is None:
+            raise InvalidLedgerRequestError("The expiry job needs params.as_of (YYYY-MM-DD)")
+        return as_of
+
+    def batches(self, job: Job, after: str) -> Iterator[tuple[list[Any], str]]:
+        return points_expiry_owner_batches(
+            org=job.org, as_of=self._as_of(job), after=after, size=_batch_size(job, 200)
+        )
+
+    def process_row(self, job: Job, row: str) -> None:
+        owner = owner_from_label(row)
+        points_expire(**owner_filter(owner), as_of=self._as_of(job), actor=None)
+
+    def row_error(self, row: Any, exc):
+        error = super().row_error(row, exc)
+        return type(error)(message=error.message, code=error.code, row_key=str(row))
+
+
+@job_handler(MATURITY_KIND)
+class PromisedMaturityJob(JobHandler):
+    """Convert the org's promised points that matured by params["as_of"] (ISO date-time)."""
+
+    batch_size = 200
+
+    def _as_of(self, job: Job) -> datetime.datetime:
+        return _aware(job.params.get("as_of"), "as_of") or job.created_at
+
+    def batches(self, job: Job, after: str) -> Iterator[tuple[list[Any], str]]:
+        return promised_maturity_owner_batches(
+            org=job.org, as_of=self._as_of(job), after=after, size=_batch_size(job, 200)
+        )
+
+    def process_row(self, job: Job, row: str) -> None:
+        owner = owner_from_label(row)
+        points_promised_mature(**owner_filter(owner), as_of=self._as_of(job), actor=None)
+
+    def row_error(self, row: Any, exc):
+        error = super().row_error(row, exc)
+        return type(error)(message=error.message, code=error.code, row_key=str(row))

@@ -1,0 +1,57 @@
+"""Ledger write services. Every write takes an `actor` (a Till, a staff user or None for jobs)
+and, when a caller can repeat it, an `idempotency_key`; see each module for the rules."""
+
+from ledger.services.accounts import (
+    ledger_backfill_owner,
+    ledger_open_accounts_on_registration,
+    points_accounts_open,
+)
+from ledger.services.earn import (
+    points_allocate,
+    points_bulk_award,
+    points_deduct,
+    points_goodwill_credit,
+    points_import_credit,
+    points_import_debit,
+    points_referral_award,
+    points_referral_return,
+)
+from ledger.services.expiry import points_expire
+from ledger.services.merge import LedgerMergeResult, ledger_customer_merge
+from ledger.services.posting import OpeningBalance, PromotionRef
+from ledger.services.promised import points_promised_mature, points_trigger_convert
+from ledger.services.redeem import (
+    points_group_redeem,
+    points_redeem,
+    points_redemption_reverse,
+)
+from ledger.services.returns import ReturnLine, points_transaction_return
+from ledger.services.transfer import PointsTransferResult, points_transfer
+
+__all__ = [
+    "LedgerMergeResult",
+    "OpeningBalance",
+    "PointsTransferResult",
+    "PromotionRef",
+    "ReturnLine",
+    "ledger_backfill_owner",
+    "ledger_customer_merge",
+    "ledger_open_accounts_on_registration",
+    "points_accounts_open",
+    "points_allocate",
+    "points_bulk_award",
+    "points_deduct",
+    "points_expire",
+    "points_goodwill_credit",
+    "points_group_redeem",
+    "points_import_credit",
+    "points_import_debit",
+    "points_promised_mature",
+    "points_redeem",
+    "points_redemption_reverse",
+    "points_referral_award",
+    "points_referral_return",
+    "points_transaction_return",
+    "points_transfer",
+    "points_trigger_convert",
+]
