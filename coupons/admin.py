@@ -1,1 +1,303 @@
-"""Admin for the coupons domain."""
+"""Django admin for offers (coupon series), their coupons and audiences.
+
+The offer page is one form grouped like the seed's sections. Saving goes through the series
+services (coupons.services.series), which also normalise the settings (third-party delivery
+clears issual settings, with a warning). "Generate codes now" starts a job with progress.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from coupons.forms import (
+    CouponAudienceMemberForm,
+    CouponExpiryReminderForm,
+    CouponSeriesAdminForm,
+)
+from coupons.models import (
+    CodeType,
+    Coupon,
+    CouponAudience,
+    CouponAudienceMember,
+    CouponExpiryReminder,
+    CouponSeries,
+)
+from coupons.services.codes import (
+    ALPHANUMERIC_ALPHABET,
+    NUMERIC_ALPHABET,
+    code_shape_for,
+    coupon_codes_generate_start,
+    randomized_capacity_note,
+)
+from coupons.services.series import coupon_series_create, coupon_series_update
+
+
+class CouponExpiryReminderInline(admin.TabularInline):
+    model = CouponExpiryReminder
+    form = CouponExpiryReminderForm
+    extra = 0
+    verbose_name = "expiry reminder"
+    verbose_name_plural = "Send expiry reminders (days before expiry, channel, local time)"
+
+
+class CouponAudienceInline(admin.TabularInline):
+    model = CouponAudience
+    fields = ("name", "member_count")
+    readonly_fields = ("member_count",)
+    extra = 0
+    show_change_link = True
+    verbose_name_plural = "Issue to specific customers only: audiences"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CouponAudience]:
+        return super().get_queryset(request).annotate(customer_count=Count("members"))
+
+    @admin.display(description="customers")
+    def member_count(self, audience: CouponAudience) -> int:
+        return getattr(audience, "customer_count", 0)
+
+
+@admin.register(CouponSeries)
+class CouponSeriesAdmin(admin.ModelAdmin):
+    form = CouponSeriesAdminForm
+    inlines = [CouponExpiryReminderInline, CouponAudienceInline]
+    list_display = (
+        "description",
+        "org",
+        "code_type",
+        "delivery_method",
+        "discount_type",
+        "discount_value",
+        "valid_till",
+        "num_issued",
+        "max_issuals",
+        "num_codes",
+    )
+    list_filter = ("code_type", "delivery_method", "discount_type", "expiry_strategy", "org")
+    list_select_related = ("org",)
+    search_fields = ("description", "discount_code", "series_code", "=id")
+    autocomplete_fields = ("org",)
+    readonly_fields = (
+        "series_code",
+        "code_capacity",
+        "random_fixed_part",
+        "num_issued",
+        "num_redeemed",
+        "num_codes",
+        "num_uploaded_total",
+        "num_uploaded_non_issued",
+        "latest_issued_at",
+        "issual_limit_notified_at",
+    )
+    fieldsets = (
+        (
+            "Offer",
+            {
+                "fields": (
+                    "org",
+                    "description",
+                    "discount_code",
+                    "info",
+                    "terms_and_conditions",
+                    "custom_properties",
+                    "tag",
+                    "priority",
+                )
+            },
+        ),
+        (
+            "Discount",
+            {
+                "fields": (
+                    ("discount_type", "discount_value", "discount_upto"),
+                    ("discount_on", "currency"),
+                    ("product_skus", "product_categories", "product_brands"),
+                    "is_valid_with_discounted_item",
+                )
+            },
+        ),
+        (
+            "How coupons reach customers and how codes are made",
+            {
+                "fields": (
+                    "delivery_method",
+                    "code_type",
+                    ("is_alphanumeric", "code_length", "short_code_length"),
+                    ("is_prefix_enabled", "code_prefix", "prefix_overrides_org"),
+                    ("is_suffix_enabled", "code_suffix", "suffix_overrides_org"),
+                    "generic_code",
+                    ("sample_code", "random_fixed_part"),
+                    "code_capacity",
+                    "generate_codes",
+                ),
+                "description": "Third-party delivery has no issual or reminder settings and no "
+                "recipient restriction.",
+            },
+        ),
+        (
+            "When a coupon expires",
+            {"fields": ("valid_till", ("expiry_strategy", "expiry_value"))},
+        ),
+        (
+            "Issual and reminders",
+            {
+                "fields": (
+                    "past_issual_series",
+                    ("allows_multiple_per_customer", "max_per_customer"),
+                    "min_days_between_issuals",
+                    "resends_existing_coupon",
+                    ("max_issuals", "issual_limit_notify_remaining"),
+                    "is_audience_restricted",
+                    ("sends_sms", "is_resend_enabled", "allows_unicode_sms"),
+                    "sms_template",
+                    "short_sms_template",
+                    ("issue_to_loyalty", "is_referral_existing_users_allowed"),
+                    "max_referrals_per_referee",
+                ),
+                "description": "SMS tags: {{coupon_code}}, {{valid_till}}, {{first_name}}, "
+                "{{last_name}}, {{fullname}}, {{offer_name}}, {{discount_value}}, "
+                "{{valid_days_from_create}} (also {{voucher}}, {{voucher_code}}, "
+                "{{cust_name}}). Reminders and audiences are below the form.",
+            },
+        ),
+        (
+            "Redemption",
+            {
+                "fields": (
+                    "any_user",
+                    ("redemption_valid_after_days", "redemption_valid_from"),
+                    ("is_multiple_use_allowed", "same_user_multiple_redeem"),
+                    ("max_redemptions_per_user", "redemption_per_coupon_max_limit"),
+                    ("redeem_store_ids", "redeem_zone_ids", "redeem_concept_ids"),
+                    "redeem_till_ids",
+                    ("min_bill_amount", "max_bill_amount"),
+                    "redeem_days_of_week",
+                    "redeem_days_of_month",
+                    "redeem_hours",
+                    "min_days_between_redemptions",
+                    "max_redemptions",
+                    (
+                        "target_registered_from",
+                        "target_registered_until",
+                        "target_max_transactions",
+                    ),
+                ),
+                "classes": ("collapse",),
+                "description": "Rules applied when a coupon is redeemed.",
+            },
+        ),
+        (
+            "Counters",
+            {
+                "fields": (
+                    "series_code",
+                    ("num_issued", "num_redeemed", "latest_issued_at"),
+                    ("num_codes", "num_uploaded_total", "num_uploaded_non_issued"),
+                    "issual_limit_notified_at",
+                ),
+            },
+        ),
+    )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: CouponSeries | None = None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            fields.append("org")
+        return fields
+
+    @admin.display(description="capacity")
+    def code_capacity(self, series: CouponSeries | None) -> str:
+        shape = code_shape_for(series) if series and series.pk else None
+        if shape is not None:
+            lines = [f"{shape.describe()}; {series.num_codes:,} created so far."]
+            if series.code_type == CodeType.RANDOMIZED_COMMON:
+                lines.append(
+                    randomized_capacity_note(
+                        sample_length=len(series.random_code_sample),
+                        is_alphanumeric=series.is_alphanumeric,
+                    )
+                )
+            return format_html_join("", "<p>{}</p>", ((line,) for line in lines))
+        return format_html(
+            "<p>Alphanumeric codes use {} characters ({}: no 0/O or 1/I/L), numeric codes {}; "
+            "a code of N random characters has size^N possible values, half of which may be "
+            "generated.</p><p>{}</p>",
+            len(ALPHANUMERIC_ALPHABET),
+            ALPHANUMERIC_ALPHABET,
+            len(NUMERIC_ALPHABET),
+            randomized_capacity_note(),
+        )
+
+    def save_model(self, request: HttpRequest, obj: CouponSeries, form, change: bool) -> None:
+        values = form.series_values()
+        if change:
+            result = coupon_series_update(series=obj, actor=None, values=values)
+        else:
+            result = coupon_series_create(
+                org=form.cleaned_data["org"],
+                actor=None,
+                values={name: value for name, value in values.items() if name != "org"},
+                random_code_sample=form.cleaned_data.get("sample_code") or None,
+            )
+        # The inlines were built around `obj`: make it the saved series.
+        obj.pk = result.series.pk
+        obj._state.adding = False
+        obj.refresh_from_db()
+        for warning in result.warnings:
+            messages.warning(request, warning)
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        count = form.cleaned_data.get("generate_codes")
+        if count:
+            job = coupon_codes_generate_start(
+                series=form.instance, count=count, started_by=request.user
+            )
+            messages.info(
+                request,
+                format_html(
+                    'Generating {} codes: <a href="{}">job #{}</a> shows the progress.',
+                    f"{count:,}",
+                    reverse("admin:core_job_change", args=[job.pk]),
+                    job.pk,
+                ),
+            )
+
+
+@admin.register(Coupon)
+class CouponAdmin(admin.ModelAdmin):
+    """Coupons are read here; issual, upload and revocation go through their services."""
+
+    list_display = ("code", "series", "customer", "issued_at", "valid_till", "source", "org")
+    list_filter = ("source", "is_common", ("customer", admin.EmptyFieldListFilter), "org")
+    list_select_related = ("series", "customer", "org")
+    search_fields = ("=code", "=customer__mobile", "=customer__email", "=customer__external_id")
+    search_help_text = "Exact code, or the customer's mobile, email or external id."
+    autocomplete_fields = ("customer", "series")
+    readonly_fields = [field.name for field in Coupon._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class CouponAudienceMemberInline(admin.TabularInline):
+    model = CouponAudienceMember
+    form = CouponAudienceMemberForm
+    autocomplete_fields = ("customer",)
+    extra = 1
+
+
+@admin.register(CouponAudience)
+class CouponAudienceAdmin(admin.ModelAdmin):
+    list_display = ("name", "series", "created_at")
+    list_select_related = ("series",)
+    search_fields = ("name", "series__description")
+    list_filter = ("series__org",)
+    autocomplete_fields = ("series",)
+    inlines = [CouponAudienceMemberInline]

@@ -20,6 +20,8 @@ urlpatterns = [
     path("jobs/", include("loyalty_site.core.urls")),
     path("v3/oauth/token/generate", OAuthTokenGenerateApi.as_view(), name="oauth-token-generate"),
     path("", include("members.api.urls")),
+    path("", include("ledger.api.urls")),
+    path("", include("coupons.api.urls")),
 ]
 
 API_PREFIXES = ("/v1.1/", "/v2/", "/v2.1/", "/v3/", "/api_gateway/", "/coupon/api/", "/api/")

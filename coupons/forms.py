@@ -1,0 +1,307 @@
+"""Admin forms of the coupons domain.
+
+The offer form is one page grouped like the seed's sections (codes, expiry, issual and
+reminders, redemption). Structured settings (product scope, redemption places and windows,
+excluded offers) get plain widgets here and are stored in the contract's shapes. `clean()` runs
+the same checks as the service (coupons.services.series.coupon_series_check), so every error
+shows on the form; the admin then saves through the service.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from coupons.exceptions import CodeCapacityExceededError, CouponSeriesInvalidError
+from coupons.models import (
+    CodeType,
+    CouponAudienceMember,
+    CouponExpiryReminder,
+    CouponSeries,
+    ProductType,
+    RedemptionEntityType,
+    ReminderChannel,
+)
+from coupons.services.codes import coupon_code_capacity_check
+from coupons.services.messages import template_validate
+from coupons.services.series import SERIES_FIELDS, coupon_series_check
+
+DAYS_OF_WEEK = [
+    (1, "Sunday"),
+    (2, "Monday"),
+    (3, "Tuesday"),
+    (4, "Wednesday"),
+    (5, "Thursday"),
+    (6, "Friday"),
+    (7, "Saturday"),
+]
+PRODUCT_FIELDS = {
+    ProductType.SKU: "product_skus",
+    ProductType.CATEGORY: "product_categories",
+    ProductType.BRAND: "product_brands",
+}
+PLACE_FIELDS = {
+    RedemptionEntityType.STORE: "redeem_store_ids",
+    RedemptionEntityType.ZONE: "redeem_zone_ids",
+    RedemptionEntityType.CONCEPT: "redeem_concept_ids",
+    RedemptionEntityType.TILL: "redeem_till_ids",
+}
+# Model settings the form edits through its own fields (the rest map one to one).
+STRUCTURED = {
+    "product_info",
+    "redemption_org_entities",
+    "redemption_range",
+    "past_issual_series_ids",
+}
+GENERATE_CODES_MAX = 10_000_000
+
+
+class IdListField(forms.CharField):
+    """Comma-separated positive ids."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("help_text", "Ids, comma separated.")
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> list[int]:
+        text = super().to_python(value) or ""
+        ids: list[int] = []
+        for part in text.replace(";", ",").split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if not part.isdigit() or int(part) < 1:
+                raise ValidationError(f"{part!r} is not an id")
+            if int(part) not in ids:
+                ids.append(int(part))
+        return ids
+
+    def prepare_value(self, value: Any) -> str:
+        if isinstance(value, list):
+            return ", ".join(str(item) for item in value)
+        return value or ""
+
+
+class CouponSeriesAdminForm(forms.ModelForm):
+    sample_code = forms.CharField(
+        label="Sample code",
+        required=False,
+        max_length=10,
+        help_text="Randomized common codes only: 5-10 letters or digits. Codes get its length "
+        "and charset, the first half fixed (unique in the org), the rest random. It cannot be "
+        "changed later.",
+    )
+    product_skus = IdListField(label="SKU ids")
+    product_categories = IdListField(label="Category ids")
+    product_brands = IdListField(label="Brand ids")
+    redeem_store_ids = IdListField(label="Stores", help_text="Store ids; empty: any store.")
+    redeem_zone_ids = IdListField(label="Zones", help_text="Zone ids.")
+    redeem_concept_ids = IdListField(label="Concepts", help_text="Concept ids.")
+    redeem_till_ids = IdListField(label="Tills", help_text="Till ids.")
+    redeem_days_of_month = forms.TypedMultipleChoiceField(
+        label="Days of the month",
+        choices=[(day, str(day)) for day in range(1, 32)],
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: any day.",
+    )
+    redeem_days_of_week = forms.TypedMultipleChoiceField(
+        label="Days of the week",
+        choices=DAYS_OF_WEEK,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: any day.",
+    )
+    redeem_hours = forms.TypedMultipleChoiceField(
+        label="Hours of the day",
+        choices=[(hour, f"{hour:02d}:00") for hour in range(24)],
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: any hour.",
+    )
+    past_issual_series = forms.ModelMultipleChoiceField(
+        label="Restrict based on past coupon issuals",
+        queryset=CouponSeries.objects.none(),
+        required=False,
+        help_text="Customers who received coupons of these offers in the past 6 months are "
+        "skipped.",
+    )
+    generate_codes = forms.IntegerField(
+        label="Generate codes now",
+        required=False,
+        min_value=1,
+        max_value=GENERATE_CODES_MAX,
+        help_text="Automatic or randomized codes: how many unissued codes to create after "
+        "saving (a job with progress). Coupons are also generated one by one on issual.",
+    )
+
+    class Meta:
+        model = CouponSeries
+        fields = [
+            field.name
+            for field in CouponSeries._meta.fields
+            if field.editable and field.name not in {*STRUCTURED, "id", "created_by_till"}
+        ]
+        widgets = {
+            "info": forms.Textarea(attrs={"rows": 2}),
+            "terms_and_conditions": forms.Textarea(attrs={"rows": 3}),
+            "sms_template": forms.Textarea(attrs={"rows": 3}),
+            "short_sms_template": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        series = self.instance
+        if series.pk:
+            self.fields["past_issual_series"].queryset = CouponSeries.objects.filter(
+                org_id=series.org_id
+            ).exclude(pk=series.pk)
+            self.fields["past_issual_series"].initial = list(series.past_issual_series_ids)
+            self.fields["sample_code"].disabled = True
+            self.fields["sample_code"].initial = series.random_code_sample
+            for entry in series.product_info:
+                name = PRODUCT_FIELDS.get(entry.get("productType"))
+                if name:
+                    self.fields[name].initial = entry.get("productIds", [])
+            for kind, name in PLACE_FIELDS.items():
+                self.fields[name].initial = [
+                    item["orgEntityId"]
+                    for item in series.redemption_org_entities
+                    if item.get("redemptionOrgEntityType") == kind
+                ]
+            window = series.redemption_range or {}
+            self.fields["redeem_days_of_month"].initial = window.get("dom", [])
+            self.fields["redeem_days_of_week"].initial = window.get("dow", [])
+            self.fields["redeem_hours"].initial = window.get("hours", [])
+        else:
+            self.fields["past_issual_series"].queryset = CouponSeries.objects.select_related("org")
+
+    def _org(self):
+        if self.instance.pk:
+            return self.instance.org
+        return self.cleaned_data.get("org")
+
+    def series_values(self) -> dict[str, Any]:
+        """The model settings of the submitted form, as the series services take them."""
+        data = self.cleaned_data
+        values = {name: value for name, value in data.items() if name in SERIES_FIELDS}
+        values["product_info"] = [
+            {"productType": kind, "productIds": data[name]}
+            for kind, name in PRODUCT_FIELDS.items()
+            if data.get(name)
+        ]
+        values["redemption_org_entities"] = [
+            {"redemptionOrgEntityType": kind, "orgEntityId": entity_id}
+            for kind, name in PLACE_FIELDS.items()
+            for entity_id in data.get(name) or []
+        ]
+        values["redemption_range"] = {
+            "dom": sorted(data.get("redeem_days_of_month") or []),
+            "dow": sorted(data.get("redeem_days_of_week") or []),
+            "hours": sorted(data.get("redeem_hours") or []),
+        }
+        values["past_issual_series_ids"] = sorted(
+            series.pk for series in data.get("past_issual_series") or []
+        )
+        return values
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.errors:
+            return data
+        org = self._org()
+        if org is None:
+            return data
+        foreign = [s for s in data.get("past_issual_series") or [] if s.org_id != org.pk]
+        if foreign:
+            self.add_error("past_issual_series", "Pick offers of the same org.")
+            return data
+        values = self.series_values()
+        try:
+            self.warnings = coupon_series_check(
+                org=org,
+                values=values,
+                series=self.instance if self.instance.pk else None,
+                random_code_sample=None if self.instance.pk else data.get("sample_code"),
+            )
+        except CouponSeriesInvalidError as exc:
+            self._add_domain_error(exc)
+            return data
+        count = data.get("generate_codes")
+        if count:
+            self._check_capacity(org, values, count)
+        return data
+
+    def _check_capacity(self, org, values: dict[str, Any], count: int) -> None:
+        if self.instance.pk:
+            candidate = CouponSeries.objects.get(pk=self.instance.pk)
+        else:
+            candidate = CouponSeries(org=org)
+            sample = (self.cleaned_data.get("sample_code") or "").strip().upper()
+            candidate.random_code_sample = sample
+            candidate.random_fixed_part = sample[: len(sample) // 2]
+        for name, value in values.items():
+            setattr(candidate, name, value)
+        if candidate.code_type == CodeType.RANDOMIZED_COMMON and not self.instance.pk:
+            candidate.is_alphanumeric = not candidate.random_code_sample.isdigit()
+        try:
+            coupon_code_capacity_check(series=candidate, additional=count)
+        except (CodeCapacityExceededError, CouponSeriesInvalidError) as exc:
+            self.add_error("generate_codes", exc.message)
+
+    def _add_domain_error(self, exc: CouponSeriesInvalidError) -> None:
+        name = exc.field
+        if name in {"product_info"}:
+            name = "product_skus"
+        elif name == "redemption_org_entities":
+            name = "redeem_store_ids"
+        elif name == "redemption_range":
+            name = "redeem_hours"
+        elif name == "past_issual_series_ids":
+            name = "past_issual_series"
+        elif name == "random_code_sample":
+            name = "sample_code"
+        if name in self.fields and not self.fields[name].disabled:
+            self.add_error(name, exc.message)
+        else:
+            self.add_error(None, exc.message)
+
+
+class CouponExpiryReminderForm(forms.ModelForm):
+    class Meta:
+        model = CouponExpiryReminder
+        fields = ["days_before_expiry", "channel", "send_at", "message"]
+        widgets = {"message": forms.Textarea(attrs={"rows": 2, "cols": 50})}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        series = self.instance.series if self.instance.series_id else None
+        message = data.get("message") or ""
+        allows_unicode = data.get("channel") == ReminderChannel.EMAIL or bool(
+            series and series.allows_unicode_sms
+        )
+        try:
+            template_validate(template=message, field="message", allows_unicode=allows_unicode)
+        except CouponSeriesInvalidError as exc:
+            self.add_error("message", exc.message)
+        return data
+
+
+class CouponAudienceMemberForm(forms.ModelForm):
+    class Meta:
+        model = CouponAudienceMember
+        fields = ["customer"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        customer = data.get("customer")
+        audience = self.instance.audience if self.instance.audience_id else None
+        if customer and audience and customer.org_id != audience.series.org_id:
+            self.add_error("customer", "Pick a customer of the offer's org.")
+        return data
