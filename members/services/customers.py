@@ -8,7 +8,7 @@ the contract's error instead of creating a second customer.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -229,6 +229,23 @@ def _customers_holding(
     return list(queryset)
 
 
+def _identifiers_fill(
+    customer: Customer, identifiers: Mapping[str, str], *, conflict_message: Callable[[str], str]
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """Set the identifiers `customer` does not hold yet (their names are returned); one that
+    differs from a value it holds is left alone with a 91006 warning."""
+    filled: list[str] = []
+    warnings: list[dict[str, Any]] = []
+    for name, value in identifiers.items():
+        current = getattr(customer, name)
+        if current is None:
+            setattr(customer, name, value)
+            filled.append(name)
+        elif current != value:
+            warnings.append(warning(IDENTIFIER_NOT_UPDATED_CODE, conflict_message(name)))
+    return filled, warnings
+
+
 def _combine_with_existing(
     *, existing: Customer, identifiers: Mapping[str, str], source: str, account_id: str
 ) -> CustomerRegistrationResult:
@@ -246,20 +263,14 @@ def _combine_with_existing(
             f"Customer {existing.pk} is already registered on source {source}"
             + (f" account {account_id}" if account_id else "")
         )
-    warnings = [dict(COMBINED_WARNING)]
-    filled: list[str] = []
-    for name, value in identifiers.items():
-        current = getattr(existing, name)
-        if current is None:
-            setattr(existing, name, value)
-            filled.append(name)
-        elif current != value:
-            warnings.append(
-                warning(
-                    IDENTIFIER_NOT_UPDATED_CODE,
-                    f"{name} not changed: customer {existing.pk} already has a different {name}",
-                )
-            )
+    filled, not_changed = _identifiers_fill(
+        existing,
+        identifiers,
+        conflict_message=lambda name: (
+            f"{name} not changed: customer {existing.pk} already has a different {name}"
+        ),
+    )
+    warnings = [dict(COMBINED_WARNING), *not_changed]
     try:
         with transaction.atomic():
             CustomerSourceProfile.objects.create(
@@ -417,8 +428,6 @@ def customer_update(
     (1001-1003) or IdentifierTakenError (8008) when a filled identifier belongs to someone else.
     """
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
-    warnings: list[dict[str, Any]] = []
-    changed: set[str] = set()
 
     new_loyalty_type = loyalty_type_clean(loyalty_type) if loyalty_type else None
     if new_loyalty_type == LoyaltyType.NON_LOYALTY and customer.loyalty_type == LoyaltyType.LOYALTY:
@@ -438,19 +447,14 @@ def customer_update(
         enroll_all_active=becomes_loyalty,
     )
 
-    identifiers = normalize_identifiers(mobile=mobile, email=email, external_id=external_id)
-    for name, value in identifiers.items():
-        current = getattr(customer, name)
-        if current is None:
-            setattr(customer, name, value)
-            changed.add(name)
-        elif current != value:
-            warnings.append(
-                warning(
-                    IDENTIFIER_NOT_UPDATED_CODE,
-                    f"{name} cannot be changed with an update; use changeIdentifier",
-                )
-            )
+    filled, warnings = _identifiers_fill(
+        customer,
+        normalize_identifiers(mobile=mobile, email=email, external_id=external_id),
+        conflict_message=lambda name: (
+            f"{name} cannot be changed with an update; use changeIdentifier"
+        ),
+    )
+    changed = set(filled)
 
     if first_name is not None:
         customer.first_name = first_name.strip()[:NAME_MAX_LENGTH]

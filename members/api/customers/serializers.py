@@ -7,15 +7,14 @@ Input serializers validate and normalise; output serializers render dicts built 
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from loyalty_site.core.exceptions import DomainError
+from members.api.common import JsonNumberField, json_number
 from members.exceptions import CustomerRegistrationError, InvalidIdentifierError
 from members.models import Customer, CustomerSourceProfile, LoyaltyType, ProgramEnrollment, Till
 from members.selectors.customers import customer_profiles_for_source
@@ -59,20 +58,6 @@ def format_v11_datetime(value: datetime.datetime | None, tz: datetime.tzinfo) ->
     if value is None:
         return ""
     return value.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def json_number(value: Decimal | int | float | None) -> int | float | None:
-    """A whole amount as an int (`230`), otherwise a float (`24000.5`), as the samples print."""
-    if value is None:
-        return None
-    number = Decimal(value)
-    return int(number) if number == number.to_integral_value() else float(number)
-
-
-@extend_schema_field(OpenApiTypes.NUMBER)
-class JsonNumberField(serializers.Field):
-    def to_representation(self, value: Any) -> int | float | None:
-        return json_number(value)
 
 
 # v2 input ----------------------------------------------------------------------------------

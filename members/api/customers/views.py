@@ -6,6 +6,7 @@ customer of any other org answers 404 / 8015.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -13,10 +14,17 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from loyalty_site.api.envelopes import Envelope, v11_batch_status, v11_item_status
-from loyalty_site.api.exceptions import flatten_validation_errors
+from loyalty_site.api.envelopes import Envelope
 from loyalty_site.api.views import BaseApi
 from loyalty_site.core.exceptions import DomainError
+from members.api.common import (
+    V11ItemError,
+    V11ItemResult,
+    v11_batch_body,
+    v11_batch_run,
+    v11_item_input,
+    v11_item_status_of,
+)
 from members.api.customers import serializers as s
 from members.exceptions import (
     AccountIdMissingError,
@@ -139,6 +147,26 @@ def _v2_write_response(customer_id: int, warnings: list, side_effects: list) -> 
     return Response(s.CustomerRegisterOutputSerializer(body).data)
 
 
+def _v2_details_response(
+    api: BaseApi,
+    *,
+    customer: Customer,
+    source: str | None,
+    account_id: str | None,
+    embed: str | None,
+) -> Response:
+    """Shared end of the two v2 gets (by id and by lookup)."""
+    customer = customer_details_get(org_ids=api.scope.org_ids, customer=customer)
+    data = s.customer_v2_representation(
+        customer,
+        source=source,
+        account_id=account_id,
+        embed=_embed_param(embed),
+        include_org=api.scope.is_connected,
+    )
+    return Response(s.CustomerGetOutputSerializer(data).data)
+
+
 def _v2_update(
     api: BaseApi, *, customer: Customer, data: dict[str, Any], query_source: str | None
 ) -> Response:
@@ -236,15 +264,13 @@ class CustomerDetailApi(BaseApi):
         query.is_valid(raise_exception=True)
         source = _source_param(query.validated_data.get("source"))
         customer = _customer_by_id(org_ids=self.scope.org_ids, customer_id=customer_id)
-        customer = customer_details_get(org_ids=self.scope.org_ids, customer=customer)
-        data = s.customer_v2_representation(
-            customer,
+        return _v2_details_response(
+            self,
+            customer=customer,
             source=source,
             account_id=query.validated_data.get("accountId"),
-            embed=_embed_param(query.validated_data.get("embed")),
-            include_org=self.scope.is_connected,
+            embed=query.validated_data.get("embed"),
         )
-        return Response(s.CustomerGetOutputSerializer(data).data)
 
     @extend_schema(
         tags=["customers"],
@@ -337,15 +363,13 @@ class CustomerLookupDetailsApi(BaseApi):
             identifier_name=params.get("identifierName"),
             identifier_value=params.get("identifierValue"),
         )
-        customer = customer_details_get(org_ids=self.scope.org_ids, customer=customer)
-        data = s.customer_v2_representation(
-            customer,
+        return _v2_details_response(
+            self,
+            customer=customer,
             source=source,
             account_id=params.get("accountId"),
-            embed=_embed_param(params.get("embed")),
-            include_org=self.scope.is_connected,
+            embed=params.get("embed"),
         )
-        return Response(s.CustomerGetOutputSerializer(data).data)
 
 
 # v1.1 --------------------------------------------------------------------------------------
@@ -355,13 +379,6 @@ V11_LOYALTY_TYPES = {
     "NON_LOYALTY": "non_loyalty",
     "NOT_INTERESTED": "non_loyalty",
 }
-
-
-class V11ItemError(Exception):
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def _v11_code(exc: DomainError) -> int:
@@ -379,13 +396,9 @@ def _v11_code(exc: DomainError) -> int:
 
 
 def _v11_item_input(raw: Any) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise V11ItemError(400, "Each customer must be an object")
-    serializer = s.CustomerV11ItemInputSerializer(data=raw)
-    if not serializer.is_valid():
-        errors = flatten_validation_errors(serializer.errors)
-        raise V11ItemError(errors[0].code, "; ".join(item.message for item in errors))
-    return dict(serializer.validated_data)
+    return v11_item_input(
+        raw, s.CustomerV11ItemInputSerializer, not_object_message="Each customer must be an object"
+    )
 
 
 def _v11_echo(raw: Any) -> dict[str, Any]:
@@ -396,38 +409,40 @@ def _v11_echo(raw: Any) -> dict[str, Any]:
     return {key: str(raw[key]) for key in keys if isinstance(raw.get(key), (str, int, float))}
 
 
-def _v11_status(
-    success: bool, code: int, message: str, warnings: list[dict[str, Any]] | None = None
+def _v11_customers_body(
+    results: list[V11ItemResult],
+    *,
+    org_ids: tuple[int, ...],
+    represent: Callable[[Customer], dict[str, Any]] = s.customer_v11_representation,
 ) -> dict[str, Any]:
-    # v1.1 warnings are listed by code (`"warning": ["91017", "1017"]` in the sample).
-    return v11_item_status(
-        success=success,
-        code=code,
-        message=message,
-        warnings=[str(item["code"]) for item in warnings or []],
-    )
-
-
-def _v11_batch_response(
-    *, results: list[tuple[int | None, dict[str, Any]]], org_ids: tuple[int, ...]
-) -> Response:
-    """results: (customer id or None, item fields incl. item_status), in request order."""
+    """The batch body; each answered customer is `represent`ed (loaded in one query) under its
+    item's own fields (item_status, side_effects)."""
     customers = customer_details_list(
-        org_ids=org_ids, customer_ids=[pk for pk, _ in results if pk is not None]
+        org_ids=org_ids,
+        customer_ids=[result.entity_id for result in results if result.entity_id is not None],
     )
-    items = []
-    for pk, item in results:
-        if pk is not None:
-            item = {**s.customer_v11_representation(customers[pk]), **item}
-        items.append(item)
-    success_count = sum(1 for pk, _ in results if pk is not None)
-    body = {
-        "response": {
-            "status": v11_batch_status(len(results), success_count, success_code=200),
-            "customers": {"customer": items},
-        }
-    }
-    return Response(s.CustomerV11BatchOutputSerializer(body).data)
+
+    def render(result: V11ItemResult) -> dict[str, Any]:
+        if result.entity_id is None:
+            return result.item
+        return {**represent(customers[result.entity_id]), **result.item}
+
+    return v11_batch_body(results, collection="customers", member="customer", render=render)
+
+
+def _v11_customer_result(
+    customer: Customer,
+    *,
+    message: str,
+    side_effects: list[dict[str, Any]] | None = None,
+    warnings: Iterable[dict[str, Any]] = (),
+) -> V11ItemResult:
+    """A succeeded item (code 1000); a write also reports its side effects."""
+    item: dict[str, Any] = {}
+    if side_effects is not None:
+        item["side_effects"] = {"effect": side_effects}
+    item["item_status"] = v11_item_status_of(True, 1000, message, warnings)
+    return V11ItemResult(item=item, entity_id=customer.pk)
 
 
 def _v11_batch_items(request: Request) -> list[Any]:
@@ -453,54 +468,49 @@ class CustomerV11AddApi(BaseApi):
     def post(self, request: Request) -> Response:
         items = _v11_batch_items(request)
         org = Org.objects.get(pk=self.scope.write_org_id)
-        results = [self._register_one(org=org, raw=raw) for raw in items]
-        return _v11_batch_response(results=results, org_ids=(org.pk,))
+        results = v11_batch_run(
+            items,
+            lambda raw: self._register_one(org=org, raw=raw),
+            echo=_v11_echo,
+            error_code=_v11_code,
+        )
+        body = _v11_customers_body(results, org_ids=(org.pk,))
+        return Response(s.CustomerV11BatchOutputSerializer(body).data)
 
-    def _register_one(self, *, org: Org, raw: Any) -> tuple[int | None, dict[str, Any]]:
+    def _register_one(self, *, org: Org, raw: Any) -> V11ItemResult:
+        data = _v11_item_input(raw)
+        warnings: list[dict[str, Any]] = []
         try:
-            data = _v11_item_input(raw)
-            warnings: list[dict[str, Any]] = []
-            try:
-                registered_at = s.parse_v11_datetime(data.get("registered_on", ""), org.tzinfo)
-            except ValueError as exc:
-                raise V11ItemError(400, f"registered_on: {exc}") from exc
-            associated_till = _associated_till(
-                org=org, code=data.get("associated_with"), warnings=warnings
-            ) or _associated_till(
-                org=org, code=data.get("registered_till"), warnings=warnings, warning_code=91020
-            )
-            result = customer_register(
-                org=org,
-                actor=self.principal.till,
-                source=data.get("source") or RegistrationSource.INSTORE,
-                mobile=data.get("mobile"),
-                email=data.get("email"),
-                external_id=data.get("external_id"),
-                first_name=data.get("firstname", ""),
-                last_name=data.get("lastname", ""),
-                loyalty_type=V11_LOYALTY_TYPES.get(data.get("type") or "LOYALTY", "loyalty"),
-                account_id=data.get("accountId", ""),
-                registered_at=registered_at,
-                extended_fields=data.get("extended_fields"),
-                custom_fields=data.get("custom_fields"),
-                associated_till=associated_till,
-            )
-        except V11ItemError as exc:
-            return None, {
-                **_v11_echo(raw),
-                "item_status": _v11_status(False, exc.code, exc.message),
-            }
-        except DomainError as exc:
-            return None, {
-                **_v11_echo(raw),
-                "item_status": _v11_status(False, _v11_code(exc), exc.message),
-            }
-        return result.customer.pk, {
-            "side_effects": {"effect": result.side_effects},
-            "item_status": _v11_status(
-                True, 1000, "Customer registration successful", [*warnings, *result.warnings]
-            ),
-        }
+            registered_at = s.parse_v11_datetime(data.get("registered_on", ""), org.tzinfo)
+        except ValueError as exc:
+            raise V11ItemError(400, f"registered_on: {exc}") from exc
+        associated_till = _associated_till(
+            org=org, code=data.get("associated_with"), warnings=warnings
+        ) or _associated_till(
+            org=org, code=data.get("registered_till"), warnings=warnings, warning_code=91020
+        )
+        result = customer_register(
+            org=org,
+            actor=self.principal.till,
+            source=data.get("source") or RegistrationSource.INSTORE,
+            mobile=data.get("mobile"),
+            email=data.get("email"),
+            external_id=data.get("external_id"),
+            first_name=data.get("firstname", ""),
+            last_name=data.get("lastname", ""),
+            loyalty_type=V11_LOYALTY_TYPES.get(data.get("type") or "LOYALTY", "loyalty"),
+            account_id=data.get("accountId", ""),
+            registered_at=registered_at,
+            extended_fields=data.get("extended_fields"),
+            custom_fields=data.get("custom_fields"),
+            associated_till=associated_till,
+        )
+        return _v11_customer_result(
+            result.customer,
+            message="Customer registration successful",
+            side_effects=result.side_effects,
+            warnings=[*warnings, *result.warnings],
+        )
 
 
 class CustomerV11UpdateApi(BaseApi):
@@ -515,8 +525,14 @@ class CustomerV11UpdateApi(BaseApi):
     def post(self, request: Request) -> Response:
         items = _v11_batch_items(request)
         org_ids = (self.scope.write_org_id,)
-        results = [self._update_one(org_ids=org_ids, raw=raw) for raw in items]
-        return _v11_batch_response(results=results, org_ids=org_ids)
+        results = v11_batch_run(
+            items,
+            lambda raw: self._update_one(org_ids=org_ids, raw=raw),
+            echo=_v11_echo,
+            error_code=_v11_code,
+        )
+        body = _v11_customers_body(results, org_ids=org_ids)
+        return Response(s.CustomerV11BatchOutputSerializer(body).data)
 
     def _find(self, *, org_ids: tuple[int, ...], data: dict[str, Any]) -> Customer:
         """The one customer the item's identifiers point at (any one of them may be new)."""
@@ -552,42 +568,28 @@ class CustomerV11UpdateApi(BaseApi):
             )
         return next(iter(found.values()))
 
-    def _update_one(
-        self, *, org_ids: tuple[int, ...], raw: Any
-    ) -> tuple[int | None, dict[str, Any]]:
-        try:
-            data = _v11_item_input(raw)
-            customer = self._find(org_ids=org_ids, data=data)
-            loyalty_type = V11_LOYALTY_TYPES.get(data.get("type") or "")
-            result = customer_update(
-                customer=customer,
-                actor=self.principal.till,
-                # v1.1 clients send "" for what they do not mean to change.
-                first_name=data.get("firstname") or None,
-                last_name=data.get("lastname") or None,
-                mobile=data.get("mobile"),
-                email=data.get("email"),
-                external_id=data.get("external_id"),
-                loyalty_type=loyalty_type,
-                extended_fields=data.get("extended_fields"),
-                custom_fields=data.get("custom_fields"),
-            )
-        except V11ItemError as exc:
-            return None, {
-                **_v11_echo(raw),
-                "item_status": _v11_status(False, exc.code, exc.message),
-            }
-        except DomainError as exc:
-            return None, {
-                **_v11_echo(raw),
-                "item_status": _v11_status(False, _v11_code(exc), exc.message),
-            }
-        return result.customer.pk, {
-            "side_effects": {"effect": result.side_effects},
-            "item_status": _v11_status(
-                True, 1000, "Customer successfully updated", result.warnings
-            ),
-        }
+    def _update_one(self, *, org_ids: tuple[int, ...], raw: Any) -> V11ItemResult:
+        data = _v11_item_input(raw)
+        customer = self._find(org_ids=org_ids, data=data)
+        result = customer_update(
+            customer=customer,
+            actor=self.principal.till,
+            # v1.1 clients send "" for what they do not mean to change.
+            first_name=data.get("firstname") or None,
+            last_name=data.get("lastname") or None,
+            mobile=data.get("mobile"),
+            email=data.get("email"),
+            external_id=data.get("external_id"),
+            loyalty_type=V11_LOYALTY_TYPES.get(data.get("type") or ""),
+            extended_fields=data.get("extended_fields"),
+            custom_fields=data.get("custom_fields"),
+        )
+        return _v11_customer_result(
+            result.customer,
+            message="Customer successfully updated",
+            side_effects=result.side_effects,
+            warnings=result.warnings,
+        )
 
 
 V11_GET_PARAMETERS = (
@@ -625,57 +627,29 @@ class CustomerV11GetApi(BaseApi):
         if len(lookups) > V11_BATCH_LIMIT:
             raise BatchLimitError(f"At most {V11_BATCH_LIMIT} values per request")
         include_user_group = request.query_params.get("user_group", "").lower() == "true"
-
-        found: list[tuple[int | None, dict[str, Any]]] = []
-        for param, echo_key, value in lookups:
-            try:
-                if param == "id" and value.isdigit() and int(value) > MAX_DATABASE_ID:
-                    raise CustomerNotFoundError()
-                customer = customer_get_by_identifier(
-                    org_ids=self.scope.org_ids, identifier_name=param, identifier_value=value
-                )
-            except CustomerNotFoundError:
-                found.append(
-                    (
-                        None,
-                        {
-                            echo_key: value,
-                            "item_status": _v11_status(False, 1012, "Customer not found"),
-                        },
-                    )
-                )
-                continue
-            except DomainError as exc:
-                found.append(
-                    (
-                        None,
-                        {
-                            echo_key: value,
-                            "item_status": _v11_status(False, _v11_code(exc), exc.message),
-                        },
-                    )
-                )
-                continue
-            found.append((customer.pk, {}))
-
-        customers = customer_details_list(
-            org_ids=self.scope.org_ids, customer_ids=[pk for pk, _ in found if pk is not None]
+        results = v11_batch_run(
+            lookups,
+            self._get_one,
+            echo=lambda lookup: {lookup[1]: lookup[2]},
+            error_code=_v11_code,
         )
-        items = []
-        for pk, item in found:
-            if pk is not None:
-                item = {
-                    **s.customer_v11_get_representation(
-                        customers[pk], include_user_group=include_user_group
-                    ),
-                    "item_status": _v11_status(True, 1000, "Customer successfully retrieved"),
-                }
-            items.append(item)
-        success_count = sum(1 for pk, _ in found if pk is not None)
-        body = {
-            "response": {
-                "status": v11_batch_status(len(found), success_count, success_code=200),
-                "customers": {"customer": items},
-            }
-        }
+        body = _v11_customers_body(
+            results,
+            org_ids=self.scope.org_ids,
+            represent=lambda customer: s.customer_v11_get_representation(
+                customer, include_user_group=include_user_group
+            ),
+        )
         return Response(s.CustomerV11GetOutputSerializer(body).data)
+
+    def _get_one(self, lookup: tuple[str, str, str]) -> V11ItemResult:
+        param, _echo_key, value = lookup
+        try:
+            if param == "id" and value.isdigit() and int(value) > MAX_DATABASE_ID:
+                raise CustomerNotFoundError()
+            customer = customer_get_by_identifier(
+                org_ids=self.scope.org_ids, identifier_name=param, identifier_value=value
+            )
+        except CustomerNotFoundError as exc:
+            raise V11ItemError(1012, "Customer not found") from exc
+        return _v11_customer_result(customer, message="Customer successfully retrieved")

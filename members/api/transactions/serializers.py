@@ -17,11 +17,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from members.api.common import JsonNumberField, json_number
 from members.exceptions import TransactionCustomerDetailsMissingError
 from members.models import Customer, Transaction, TransactionLineItem, TransactionType
 from members.selectors.transactions import UserGroupReference
 from members.services.identifiers import identifier_field
 from members.services.transactions import (
+    BillDetails,
     BillInput,
     CustomerIdentity,
     LineItemInput,
@@ -57,9 +59,8 @@ V11_SOURCE_ALIASES = {"ECOMM": "ECOMMERCE", "": "INSTORE"}
 
 
 # Fields -------------------------------------------------------------------------------------
-@extend_schema_field({"oneOf": [{"type": "number"}, {"type": "string"}]})
-class AmountField(serializers.Field):
-    """A number sent as a JSON number or a string (`"200"`, `10.5`); blank means not given."""
+class OptionalBlankMixin:
+    """An optional, nullable field where a blank string means not given (None)."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
@@ -70,6 +71,11 @@ class AmountField(serializers.Field):
         if isinstance(data, str) and not data.strip():
             return True, None
         return super().validate_empty_values(data)
+
+
+@extend_schema_field({"oneOf": [{"type": "number"}, {"type": "string"}]})
+class AmountField(OptionalBlankMixin, serializers.Field):
+    """A number sent as a JSON number or a string (`"200"`, `10.5`); blank means not given."""
 
     def to_internal_value(self, data: Any) -> Decimal:
         if isinstance(data, bool) or not isinstance(data, (int, float, str)):
@@ -86,34 +92,14 @@ class AmountField(serializers.Field):
         return value
 
 
-class BlankableIntegerField(serializers.IntegerField):
+class BlankableIntegerField(OptionalBlankMixin, serializers.IntegerField):
     """An optional id that clients send as a number, a numeric string, `""` or null."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("allow_null", True)
-        super().__init__(**kwargs)
-
-    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
-        if isinstance(data, str) and not data.strip():
-            return True, None
-        return super().validate_empty_values(data)
 
 
 @extend_schema_field(OpenApiTypes.DATETIME)
-class BillDateTimeField(serializers.Field):
+class BillDateTimeField(OptionalBlankMixin, serializers.Field):
     """ISO 8601 (`2021-09-05T20:01:51+05:30`), `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DD`. A time
     without an offset is the org's local time (the service makes it aware)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("allow_null", True)
-        super().__init__(**kwargs)
-
-    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
-        if isinstance(data, str) and not data.strip():
-            return True, None
-        return super().validate_empty_values(data)
 
     def to_internal_value(self, data: Any) -> datetime.datetime:
         text = str(data).strip()
@@ -259,18 +245,20 @@ def bill_from_v2(data: Mapping[str, Any]) -> BillInput:
         return_type=_text(data.get("returnType")),
         original_id=data.get("id"),
         purchased_at=data.get("purchaseTime"),
-        currency_code=_text(data.get("currencyCode")),
-        notes=data.get("note") or "",
-        delivery_status=data.get("deliveryStatus") or "",
-        outlier_status=data.get("outlierStatus") or "",
-        payment_modes=list(data.get("paymentModes") or []),
-        extended_fields=dict(data.get("extendedFields") or {}),
-        custom_fields=dict(data.get("customFields") or {}),
-        coupon_codes=list(redemptions.get("couponRedemptions") or []),
-        points_redemption_ids=list(redemptions.get("pointsRedemptions") or []),
-        promotion_evaluation_id=_text(data.get("promotionEvaluationId")),
-        applied_promotion_identifiers=list(data.get("appliedPromotionIdentifiers") or []),
-        loyalty_promotion_identifiers=list(data.get("loyaltyPromotionIdentifiers") or []),
+        details=BillDetails(
+            currency_code=_text(data.get("currencyCode")),
+            notes=data.get("note") or "",
+            delivery_status=data.get("deliveryStatus") or "",
+            outlier_status=data.get("outlierStatus") or "",
+            payment_modes=list(data.get("paymentModes") or []),
+            extended_fields=dict(data.get("extendedFields") or {}),
+            custom_fields=dict(data.get("customFields") or {}),
+            coupon_codes=list(redemptions.get("couponRedemptions") or []),
+            points_redemption_ids=list(redemptions.get("pointsRedemptions") or []),
+            promotion_evaluation_id=_text(data.get("promotionEvaluationId")),
+            applied_promotion_identifiers=list(data.get("appliedPromotionIdentifiers") or []),
+            loyalty_promotion_identifiers=list(data.get("loyaltyPromotionIdentifiers") or []),
+        ),
         user_group=UserGroupReference(
             group_id=data.get("userGroup2Id"),
             external_id=_text(data.get("userGroup2ExternalId")) or None,
@@ -309,20 +297,6 @@ class TransactionAddQueryInputSerializer(serializers.Serializer):
 
 
 # v2 output ----------------------------------------------------------------------------------
-def json_number(value: Decimal | int | None) -> int | float | None:
-    """A whole amount as an int (`200`), otherwise a float (`100.5`), as the samples print."""
-    if value is None:
-        return None
-    number = Decimal(value)
-    return int(number) if number == number.to_integral_value() else float(number)
-
-
-@extend_schema_field(OpenApiTypes.NUMBER)
-class JsonNumberField(serializers.Field):
-    def to_representation(self, value: Any) -> int | float | None:
-        return json_number(value)
-
-
 def split_side_effects(side_effects: list[dict[str, Any]]) -> tuple[list[dict], list[dict]]:
     """(sideEffects, rawSideEffects) of the pipeline's output."""
     regular = [item for item in side_effects if item.get("type") not in RAW_SIDE_EFFECT_TYPES]
@@ -625,23 +599,25 @@ def bill_from_v11(data: Mapping[str, Any]) -> BillInput:
         return_type=_text(data.get("return_type")),
         original_number=_text(data.get("parent_bill_number")) or None,
         purchased_at=data.get("purchase_time"),
-        currency_code=_text(data.get("currency_code")),
-        notes=data.get("notes") or "",
-        delivery_status=_text(data.get("delivery_status")),
-        outlier_status=_text(data.get("outlier_status")),
-        payment_modes=[
-            _v11_payment(item) for item in v11_unwrap(data.get("payment_details"), "payment")
-        ],
-        extended_fields=v11_name_values(data.get("extended_fields"), "field"),
-        custom_fields=v11_name_values(data.get("custom_fields"), "field"),
-        coupon_codes=[
-            reference
-            for reference in map(
-                _v11_coupon_reference, v11_unwrap(data.get("coupon_redemptions"), "coupon")
-            )
-            if reference
-        ],
-        points_redemption_ids=points,
+        details=BillDetails(
+            currency_code=_text(data.get("currency_code")),
+            notes=data.get("notes") or "",
+            delivery_status=_text(data.get("delivery_status")),
+            outlier_status=_text(data.get("outlier_status")),
+            payment_modes=[
+                _v11_payment(item) for item in v11_unwrap(data.get("payment_details"), "payment")
+            ],
+            extended_fields=v11_name_values(data.get("extended_fields"), "field"),
+            custom_fields=v11_name_values(data.get("custom_fields"), "field"),
+            coupon_codes=[
+                reference
+                for reference in map(
+                    _v11_coupon_reference, v11_unwrap(data.get("coupon_redemptions"), "coupon")
+                )
+                if reference
+            ],
+            points_redemption_ids=points,
+        ),
     )
 
 

@@ -14,10 +14,17 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from loyalty_site.api.envelopes import Envelope, v11_batch_status, v11_item_status, v11_status
+from loyalty_site.api.envelopes import ApiErrorItem, Envelope, v11_status
 from loyalty_site.api.exceptions import flatten_validation_errors
 from loyalty_site.api.views import BaseApi
 from loyalty_site.core.exceptions import DomainError
+from members.api.common import (
+    V11ItemResult,
+    v11_batch_body,
+    v11_batch_run,
+    v11_item_input,
+    v11_item_status_of,
+)
 from members.api.transactions import serializers as s
 from members.exceptions import (
     TransactionBatchLimitError,
@@ -45,10 +52,6 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 
 def _write_org(view: BaseApi) -> Org:
     return Org.objects.get(pk=view.scope.write_org_id)
-
-
-def _v2_error(code: int, message: str) -> dict[str, Any]:
-    return {"status": False, "code": code, "message": message}
 
 
 class TransactionAddApi(BaseApi):
@@ -149,7 +152,7 @@ class TransactionBulkAddApi(BaseApi):
             return {
                 "entityId": None,
                 "result": echo,
-                "errors": [_v2_error(exc.code, exc.message)],
+                "errors": [ApiErrorItem(code=exc.code, message=exc.message).as_v2()],
                 "warnings": [],
             }
         regular, _raw = s.split_side_effects(result.side_effects)
@@ -195,18 +198,6 @@ class TransactionGetApi(BaseApi):
 
 
 # v1.1 ---------------------------------------------------------------------------------------
-def _v11_item_status(
-    success: bool, code: int, message: str, warnings: list[dict[str, Any]] | None = None
-) -> dict[str, Any]:
-    # v1.1 lists warnings by code, as strings.
-    return v11_item_status(
-        success=success,
-        code=code,
-        message=message,
-        warnings=[str(item.get("code")) for item in warnings or [] if isinstance(item, dict)],
-    )
-
-
 def _v11_echo(raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
         return {"number": "", "type": ""}
@@ -237,52 +228,35 @@ class TransactionV11AddApi(BaseApi):
                 f"At most {V11_BATCH_LIMIT} transactions per request ({len(items)} sent)"
             )
         org = _write_org(self)
-        results = [self._add_one(org=org, raw=raw) for raw in items]
-        success_count = sum(1 for item in results if item["item_status"]["success"] == "true")
-        body = {
-            "response": {
-                "status": v11_batch_status(len(results), success_count, success_code=200),
-                "transactions": {"transaction": results},
-            }
-        }
+        results = v11_batch_run(items, lambda raw: self._add_one(org=org, raw=raw), echo=_v11_echo)
+        body = v11_batch_body(results, collection="transactions", member="transaction")
         return Response(s.TransactionV11BatchOutputSerializer(body).data)
 
-    def _add_one(self, *, org: Org, raw: Any) -> dict[str, Any]:
-        if not isinstance(raw, dict):
-            return {
-                **_v11_echo(raw),
-                "item_status": _v11_item_status(False, 400, "Each transaction is an object"),
-            }
-        serializer = s.TransactionV11ItemInputSerializer(data=raw)
-        if not serializer.is_valid():
-            errors = flatten_validation_errors(serializer.errors)
-            message = "; ".join(item.message for item in errors)
-            return {
-                **_v11_echo(raw),
-                "item_status": _v11_item_status(False, errors[0].code, message),
-            }
-        data = serializer.validated_data
-        try:
-            result = transaction_submit(
-                org=org,
-                actor=self.principal.till,
-                bill=s.bill_from_v11(data),
-                identity=s.identity_from_v11(data),
-                source=s.v11_source(data.get("source")),
-                register_unknown_customer=True,
-                context={"api": "v1.1", "raw_side_effects": False},
-            )
-        except DomainError as exc:
-            return {**_v11_echo(raw), "item_status": _v11_item_status(False, exc.code, exc.message)}
+    def _add_one(self, *, org: Org, raw: Any) -> V11ItemResult:
+        data = v11_item_input(
+            raw,
+            s.TransactionV11ItemInputSerializer,
+            not_object_message="Each transaction is an object",
+        )
+        result = transaction_submit(
+            org=org,
+            actor=self.principal.till,
+            bill=s.bill_from_v11(data),
+            identity=s.identity_from_v11(data),
+            source=s.v11_source(data.get("source")),
+            register_unknown_customer=True,
+            context={"api": "v1.1", "raw_side_effects": False},
+        )
         txn = result.transaction
-        return {
+        item = {
             **s.v11_transaction_representation(txn, bill_client_id=data["bill_client_id"]),
             "side_effects": {"effect": s.v11_effects(result.side_effects)},
             "source": txn.source,
-            "item_status": _v11_item_status(
+            "item_status": v11_item_status_of(
                 True, V11_SUCCESS_CODE, "Transaction added successfully", result.warnings
             ),
         }
+        return V11ItemResult(item=item, entity_id=txn.pk)
 
 
 class TransactionV11GetApi(BaseApi):
@@ -320,7 +294,7 @@ class TransactionV11GetApi(BaseApi):
         items = [
             {
                 **s.v11_transaction_details(txn, tz),
-                "item_status": _v11_item_status(
+                "item_status": v11_item_status_of(
                     True, V11_SUCCESS_CODE, "Transaction retrieved successfully"
                 ),
             }
