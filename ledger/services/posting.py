@@ -186,13 +186,14 @@ def to_points(
         raise InvalidPointsError(f"Invalid points {value!r}")
     if (points < 0 and not allow_negative) or (points == 0 and not allow_zero):
         raise InvalidPointsError(f"Points must be more than zero, got {value!r}")
+    # The size check comes first: quantize() raises InvalidOperation past the context precision.
+    if points and points.adjusted() >= 15:
+        raise InvalidPointsError("Points amount is too large")
     places = POINTS_DECIMAL_PLACES
     if program is not None:
         places = min(program.points_decimal_places, POINTS_DECIMAL_PLACES)
     if points != points.quantize(Decimal(1).scaleb(-places)):
         raise InvalidPointsError(f"Points can have at most {places} decimal places")
-    if points and points.adjusted() >= 15:
-        raise InvalidPointsError("Points amount is too large")
     return points.quantize(POINTS_QUANTUM)
 
 

@@ -49,3 +49,15 @@ def test_postgres_refuses_to_change_or_delete_entries(postgres_only, org, progra
     with pytest.raises((IntegrityError, InternalError)), transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM ledger_ledgerentry WHERE id = %s", [entry.pk])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["1e30", "123456789012345678", "-1e40"])
+def test_huge_points_amounts_are_a_clear_801_not_a_crash(value):
+    from ledger.exceptions import InvalidPointsError
+    from ledger.services.posting import to_points
+
+    with pytest.raises(InvalidPointsError) as error:
+        to_points(value, allow_negative=True)
+
+    assert error.value.code == 801
