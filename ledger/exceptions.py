@@ -98,6 +98,142 @@ class CustomerAlreadyMergedError(DomainError):
     message = "Customer is already merged"
 
 
+# Points operation APIs: validation codes, redemption updates (§11.6) -------------------------
+class InvalidValidationCodeError(DomainError):
+    code = 808
+    message = "Invalid validation code"
+
+
+class ValidationCodeIssueError(DomainError):
+    """The validation code could not be sent (no mobile or email, or the gateway refused)."""
+
+    code = 860
+    message = "Validation code could not be issued"
+
+
+class RedemptionNothingToUpdateError(DomainError):
+    code = 748
+    message = "Nothing to update: give billNumber, billId, purpose or customFields"
+
+
+class RedemptionIdentifierError(DomainError):
+    code = 749
+    message = "Give exactly one of redemptionId and externalReferenceNumber"
+
+
+class RedemptionUpdateFailedError(DomainError):
+    code = 750
+    message = "Redemption update failed"
+
+
+class InvalidEntityTypeError(DomainError):
+    code = 1212
+    message = "Invalid entity type: use CUSTOMER, USERGROUP2 or FLEET"
+
+
+class InvalidEntityError(DomainError):
+    code = 1219
+    message = "Entity is missing or invalid"
+
+
+# Negative points adjustment (§11.9) ------------------------------------------------------------
+class AdjustmentReasonMissingError(DomainError):
+    code = 8882
+    message = "reasonOfReturn is required"
+
+
+class AdjustmentZeroError(DomainError):
+    code = 8888
+    message = "The amount to adjust must be more than zero"
+
+
+class AdjustmentDecimalsError(DomainError):
+    code = 8906
+    message = "Points have more decimals than the program allows"
+
+
+class AdjustmentExceedsAvailableError(DomainError):
+    code = 8907
+    message = "Points to adjust are more than the points available"
+
+
+class AdjustmentPromotionProgramMissingError(DomainError):
+    code = 8887
+    message = "promotionIdentifier needs programId"
+
+
+class AdjustmentPromotionInvalidError(DomainError):
+    code = 8874
+    message = "Invalid promotion"
+
+
+class AdjustmentAwardInvalidError(DomainError):
+    code = 8877
+    message = "Invalid pointsAwardedId"
+
+
+class AdjustmentAwardRefTypeInvalidError(DomainError):
+    code = 9975
+    message = "Invalid pointsAwardedRefType"
+
+
+class AlternateCurrencyUnknownError(DomainError):
+    code = 8911
+    message = "Unknown alternate currency"
+
+
+# Member-care requests (v1.1 request/*, §11.8, §11.9) ------------------------------------------
+class RequestTypeInvalidError(DomainError):
+    code = 9006
+    message = "Request type is invalid"
+
+
+class RequestMergeTargetInvalidError(DomainError):
+    code = 9007
+    message = "Target customer does not exist or is invalid"
+
+
+class RequestBaseTypeInvalidError(DomainError):
+    code = 9008
+    message = "Request base type is invalid"
+
+
+class RequestNotFoundError(NotFoundError):
+    code = 9013
+    message = "Request not found"
+
+
+class RequestMergePendingError(ConflictError):
+    code = 9018
+    http_status = 400
+    message = "A merge request for the victim is already pending"
+
+
+class RequestIdentifiersMissingError(DomainError):
+    code = 9019
+    message = "No customer identifiers passed"
+
+
+class RequestSurvivorMergedError(DomainError):
+    code = 9023
+    message = "Survivor is already merged into another customer"
+
+
+class RequestVictimMergedError(DomainError):
+    code = 9027
+    message = "Victim is already merged into another customer"
+
+
+class RequestMergeSameCustomerError(DomainError):
+    code = 9029
+    message = "Survivor and victim are the same"
+
+
+class RequestStatusError(DomainError):
+    code = 9052
+    message = "Invalid request status"
+
+
 # Ledger reads (11xxx) -------------------------------------------------------------------------
 class LedgerUnsupportedParamsError(DomainError):
     code = 11001
@@ -152,3 +288,38 @@ class LedgerDateRangeTooLongError(DomainError):
 class LedgerTooManyTillFiltersError(DomainError):
     code = 11028
     message = "Give only one of tillId, tillIds, storeId and storeCode"
+
+
+class LedgerBadDateFormatError(DomainError):
+    code = 11011
+    message = "Invalid date format: use YYYY-MM-DDThh:mm:ss"
+
+
+class LedgerIdentifierMissingError(DomainError):
+    code = 11013
+    message = "identifierName, identifierValue and source are required"
+
+
+class LedgerInvalidEventFilterError(DomainError):
+    code = 11014
+    message = "Unknown event name in eventFilter, or more than 10 events"
+
+
+class LedgerInvalidTillFormatError(DomainError):
+    code = 11025
+    message = "tillId must be a number"
+
+
+class LedgerStoreWithoutTillsError(DomainError):
+    code = 11026
+    message = "No tills found for the store"
+
+
+class LedgerInvalidTillIdsError(DomainError):
+    code = 11027
+    message = "Invalid tillIds"
+
+
+class LedgerInvalidAlternateCurrencyError(DomainError):
+    code = 9005
+    message = "Invalid alternateCurrencyNames"

@@ -1,7 +1,8 @@
-"""Bulk ledger work on the core job runner: back-fill, points expiry, promised-points maturity.
+"""Bulk ledger work on the core job runner: back-fill, points expiry, promised-points maturity,
+points import.
 
 Each handler walks a keyset cursor and calls one service per row inside the runner's batch
-transaction; a DomainError fails only its row. All three are safe to run twice.
+transaction; a DomainError fails only its row. All of them are safe to run twice.
 """
 
 from __future__ import annotations
@@ -20,9 +21,16 @@ from ledger.exceptions import InvalidLedgerRequestError
 from ledger.models import PointsAccount
 from ledger.services.accounts import ledger_backfill_owner
 from ledger.services.expiry import points_expire, points_expiry_owner_batches
+from ledger.services.imports import COLUMNS as IMPORT_COLUMNS
+from ledger.services.imports import (
+    POINTS_IMPORT_KIND,
+    ImportRow,
+    points_import_file_rows,
+    points_import_row,
+)
 from ledger.services.posting import OpeningBalance, owner_filter, owner_from_label
 from ledger.services.promised import points_promised_mature, promised_maturity_owner_batches
-from loyalty_site.core.jobs import JobHandler, job_handler, queryset_batches
+from loyalty_site.core.jobs import JobHandler, RowError, job_handler, queryset_batches
 from loyalty_site.core.models import Job
 from members.models import Customer, PointsCategory, Program
 
@@ -159,3 +167,54 @@ class PromisedMaturityJob(JobHandler):
     def row_error(self, row: Any, exc):
         error = super().row_error(row, exc)
         return type(error)(message=error.message, code=error.code, row_key=str(row))
+
+
+@job_handler(POINTS_IMPORT_KIND)
+class PointsImportJob(JobHandler):
+    """Post an uploaded points file (ledger.services.imports): one row, one credit or debit.
+
+    params: {"file": storage path, "file_name", "rows"}. A bad row fails alone, with its line
+    number in the error report; rows already posted (same reference) are replays, so a re-run or
+    a resumed job posts nothing twice.
+    """
+
+    batch_size = 200
+    error_report_columns = IMPORT_COLUMNS
+
+    def _rows(self, job: Job) -> list[ImportRow]:
+        if getattr(self, "_rows_of", None) != job.pk:
+            self._file_rows = points_import_file_rows(job=job)
+            self._rows_of = job.pk
+        return self._file_rows
+
+    def _actor(self, job: Job):
+        if getattr(self, "_actor_of", None) != job.pk:
+            self._started_by = job.started_by
+            self._actor_of = job.pk
+        return self._started_by
+
+    def total(self, job: Job) -> int | None:
+        return len(self._rows(job))
+
+    def batches(self, job: Job, after: str) -> Iterator[tuple[list[Any], str]]:
+        # The cursor is the number of rows done; the file never changes.
+        start = int(after) if after else 0
+        rows = self._rows(job)
+        size = _batch_size(job, self.batch_size)
+        for offset in range(start, len(rows), size):
+            chunk = rows[offset : offset + size]
+            yield chunk, str(offset + len(chunk))
+
+    def process_row(self, job: Job, row: ImportRow) -> None:
+        _, data = row
+        points_import_row(org=job.org, row=data, actor=self._actor(job))
+
+    def row_error(self, row: ImportRow, exc):
+        line, data = row
+        return RowError(
+            message=exc.message,
+            code=str(exc.code),
+            row_number=line,
+            row_key=data.get("reference", ""),
+            row_data=dict(data),
+        )

@@ -109,6 +109,11 @@ class PointsAccount(LedgerOwnerMixin, BaseModel):
 
     class Meta:
         ordering = ["id"]
+        # Staff actions on the ledger (admin): one-off goodwill / manual adjustments, and imports.
+        permissions = [
+            ("can_adjust_points", "Can give goodwill points and make manual adjustments"),
+            ("can_import_points", "Can import points from a file"),
+        ]
         constraints = [
             models.CheckConstraint(condition=ONE_OWNER, name="ledger_account_one_owner"),
             models.UniqueConstraint(
@@ -376,6 +381,11 @@ class PointsRedemption(LedgerOwnerMixin, BaseModel):
     purpose = models.CharField(max_length=255, blank=True, default="")
     notes = models.TextField(blank=True, default="")
     redeemed_at = models.DateTimeField()
+    # Metadata a till may add or correct later (PUT /v2/points/updateRedemption): the bill the
+    # points paid for, the validation code the redemption was approved with, custom fields.
+    bill_id = models.PositiveBigIntegerField(null=True, blank=True)
+    validation_code = models.CharField(max_length=16, blank=True, default="")
+    custom_fields = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -397,3 +407,98 @@ class PointsRedemption(LedgerOwnerMixin, BaseModel):
     @property
     def reversible_points(self):
         return self.points - self.reversed_points
+
+
+class PointsRequest(BaseModel):
+    """A member-care request (v1.1 request/add): goodwill points for a customer, or the merge of a
+    victim customer into a survivor. PENDING until approved (the goodwill credit or the merge is
+    then written, in the same transaction) or rejected."""
+
+    class Type(models.TextChoices):
+        GOODWILL = "GOODWILL", "Goodwill"
+        CHANGE_IDENTIFIER = "CHANGE_IDENTIFIER", "Change identifier"
+
+    class BaseType(models.TextChoices):
+        POINTS = "POINTS", "Points"
+        MERGE = "MERGE", "Merge"
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Pending"
+        APPROVED = "APPROVED", "Approved"
+        REJECTED = "REJECTED", "Rejected"
+
+    org = models.ForeignKey("members.Org", on_delete=models.PROTECT, related_name="+")
+    type = models.CharField(max_length=24, choices=Type.choices)
+    base_type = models.CharField(max_length=16, choices=BaseType.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # The goodwill customer, or the merge victim.
+    customer = models.ForeignKey(
+        "members.Customer", on_delete=models.PROTECT, related_name="points_requests"
+    )
+    # The merge survivor (misc_info.target_customer).
+    target_customer = models.ForeignKey(
+        "members.Customer", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    program = models.ForeignKey(
+        "members.Program", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    points = points_field(null=True, blank=True)
+    approved_points = points_field(null=True, blank=True)
+    reason = models.CharField(max_length=255, blank=True, default="")
+    comments = models.TextField(blank=True, default="")
+    updated_comments = models.TextField(blank=True, default="")
+    reference_id = models.CharField(max_length=100, blank=True, default="")
+    is_auto_approved = models.BooleanField(default=False)
+    is_one_step = models.BooleanField(default=False)
+    requested_by_till = models.ForeignKey(
+        "members.Till", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_by_till = models.ForeignKey(
+        "members.Till", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    # The goodwill credit, or the victim's side of the merge.
+    ledger_event = models.ForeignKey(
+        LedgerEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    idempotency_key = models.CharField(max_length=128, null=True, blank=True)
+    request_fingerprint = models.CharField(max_length=64, blank=True, default="")
+    # The key the approval or rejection came with: its replay returns the decided request.
+    decision_idempotency_key = models.CharField(max_length=128, null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="ledger_request_idempotency_key_unique",
+            ),
+            # One open merge request per victim (9018).
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=Q(base_type="MERGE", status="PENDING"),
+                name="ledger_request_one_pending_merge",
+            ),
+            models.CheckConstraint(
+                condition=Q(type="GOODWILL", base_type="POINTS", points__gt=0)
+                | Q(type="CHANGE_IDENTIFIER", base_type="MERGE", target_customer__isnull=False),
+                name="ledger_request_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["PENDING", "APPROVED", "REJECTED"]),
+                name="ledger_request_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(customer=F("target_customer")),
+                name="ledger_request_merge_distinct",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["customer", "type", "-created_at"], name="ledger_request_customer"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type}/{self.base_type} request #{self.pk} ({self.status})"

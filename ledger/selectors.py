@@ -432,6 +432,53 @@ def points_expired_list(
     return entries.select_related("account__program", "event").order_by("-id")
 
 
+@dataclass(frozen=True)
+class ProgramPointsSummary:
+    """An owner's stored points in one program (the members APIs' points figures)."""
+
+    program_id: int
+    regular: Decimal  # current REGULAR balance (loyaltyPoints)
+    available: Decimal  # REGULAR less lapsed lots not expired yet (totalAvailablePoints)
+    promised: Decimal  # PROMISED balance (delayedPoints)
+    trigger_based: Decimal
+
+
+def points_program_summaries(
+    *, customer: Customer | None = None, user_group: UserGroup | None = None
+) -> dict[int, ProgramPointsSummary]:
+    """Points per program from the accounts' cached balances, in two queries: the accounts, and
+    the lots that lapsed but the expiry job has not taken yet (so that `available` agrees with
+    points_available_get, what a redemption may take). Programs without accounts are absent."""
+    owner = _owner(customer, user_group)
+    balances: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    for program_id, category, amount in PointsAccount.objects.filter(
+        **_owner_filter(owner)
+    ).values_list("program_id", "category", "balance"):
+        balances[program_id][category] = amount
+    lapsed = dict(
+        PointsLot.objects.filter(
+            **_owner_filter(owner, "account__"),
+            account__category=PointsCategory.REGULAR,
+            remaining_points__gt=0,
+            expires_at__lte=timezone.now(),
+        )
+        .values("account__program_id")
+        .annotate(total=Sum("remaining_points"))
+        .values_list("account__program_id", "total")
+    )
+    summaries = {}
+    for program_id, by_category in balances.items():
+        regular = by_category.get(PointsCategory.REGULAR, ZERO)
+        summaries[program_id] = ProgramPointsSummary(
+            program_id=program_id,
+            regular=regular,
+            available=max(ZERO, regular - lapsed.get(program_id, ZERO)) if regular > 0 else ZERO,
+            promised=by_category.get(PointsCategory.PROMISED, ZERO),
+            trigger_based=by_category.get(PointsCategory.TRIGGER_BASED, ZERO),
+        )
+    return summaries
+
+
 # Verification -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class LedgerDrift:

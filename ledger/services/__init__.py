@@ -6,6 +6,7 @@ from ledger.services.accounts import (
     ledger_open_accounts_on_registration,
     points_accounts_open,
 )
+from ledger.services.adjustments import points_negative_adjust
 from ledger.services.earn import (
     points_allocate,
     points_bulk_award,
@@ -25,8 +26,22 @@ from ledger.services.redeem import (
     points_redeem,
     points_redemption_reverse,
 )
+from ledger.services.redemption_submit import (
+    points_redemption_details_update,
+    points_redemption_submit,
+)
+from ledger.services.requests import (
+    points_request_add,
+    points_request_approve,
+    points_request_reject,
+)
 from ledger.services.returns import ReturnLine, points_transaction_return
 from ledger.services.transfer import PointsTransferResult, points_transfer
+from ledger.services.transfer_submit import points_transfer_submit
+from ledger.services.validation_codes import (
+    ValidationCodePurpose,
+    points_validation_code_issue,
+)
 
 __all__ = [
     "LedgerMergeResult",
@@ -54,4 +69,14 @@ __all__ = [
     "points_transaction_return",
     "points_transfer",
     "points_trigger_convert",
+    # points operation APIs
+    "ValidationCodePurpose",
+    "points_negative_adjust",
+    "points_redemption_details_update",
+    "points_redemption_submit",
+    "points_request_add",
+    "points_request_approve",
+    "points_request_reject",
+    "points_transfer_submit",
+    "points_validation_code_issue",
 ]

@@ -144,6 +144,11 @@ SMS_HTTP_URL = os.environ.get("SMS_HTTP_URL", "")
 SMS_HTTP_TOKEN = os.environ.get("SMS_HTTP_TOKEN", "")
 SMS_HTTP_TIMEOUT_SECONDS = float(os.environ.get("SMS_HTTP_TIMEOUT_SECONDS", "5"))
 
+# How long a points validation code (OTP) stays valid; asking again inside it returns the same code.
+POINTS_VALIDATION_CODE_TTL_SECONDS = int(
+    os.environ.get("POINTS_VALIDATION_CODE_TTL_SECONDS", "900")
+)
+
 # A RUNNING job whose heartbeat is older than this is taken over by another worker.
 JOBS_STALE_AFTER_SECONDS = int(os.environ.get("JOBS_STALE_AFTER_SECONDS", "600"))
 

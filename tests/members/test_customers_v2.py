@@ -331,7 +331,7 @@ def test_get_by_id_shape(api_client, registered, till):
 
 
 @pytest.mark.django_db
-def test_get_with_embed_mlp_lists_program_and_tiers_without_points(api_client, registered, program):
+def test_get_with_embed_mlp_lists_program_tiers_and_points(api_client, registered, program):
     response = api_client.get(f"/v2/customers/{registered.pk}?embed=mlp")
 
     details = response.json()["loyaltyProgramDetails"]
@@ -347,6 +347,10 @@ def test_get_with_embed_mlp_lists_program_and_tiers_without_points(api_client, r
             "nextSlabDescription": "Gold",
             "slabExpiryDate": None,
             "programPointsToCurrencyRatio": 1,
+            # from the points ledger (tests/ledger/test_api_members_points.py)
+            "loyaltyPoints": 0,
+            "totalAvailablePoints": 0,
+            "delayedPoints": 0,
         }
     ]
 

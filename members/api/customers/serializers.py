@@ -13,6 +13,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ledger.selectors import ProgramPointsSummary, points_program_summaries
 from loyalty_site.core.exceptions import DomainError
 from members.api.common import JsonNumberField, json_number
 from members.exceptions import CustomerRegistrationError, InvalidIdentifierError
@@ -235,7 +236,8 @@ class CustomerFraudDetailsOutputSerializer(serializers.Serializer):
 
 
 class CustomerProgramDetailsOutputSerializer(serializers.Serializer):
-    """`embed=mlp`: program and tier facts only; points figures come from the points ledger."""
+    """`embed=mlp`: program and tier facts, and the points the ledger stores for the program
+    (counters that would need summing the ledger's history are not given)."""
 
     programId = serializers.IntegerField()
     programTitle = serializers.CharField()
@@ -247,6 +249,25 @@ class CustomerProgramDetailsOutputSerializer(serializers.Serializer):
     nextSlabDescription = serializers.CharField(allow_null=True, allow_blank=True)
     slabExpiryDate = serializers.CharField(allow_null=True)
     programPointsToCurrencyRatio = JsonNumberField()
+    loyaltyPoints = JsonNumberField(help_text="Current regular points balance.")
+    totalAvailablePoints = JsonNumberField(
+        help_text="Regular points that can be redeemed now (lapsed points excluded)."
+    )
+    delayedPoints = JsonNumberField(help_text="Promised (delayed accrual) points balance.")
+
+
+class CustomerPointsSummaryOutputSerializer(serializers.Serializer):
+    """`embed=points`: the default program's points (or the first enrolled program's), from the
+    ledger's stored balances, with its tier facts."""
+
+    loyaltyPoints = JsonNumberField(help_text="Current regular points balance.")
+    cumulativePurchases = JsonNumberField()
+    currentSlab = serializers.CharField(allow_null=True)
+    slabSNo = serializers.IntegerField(allow_null=True)
+    nextSlab = serializers.CharField(allow_null=True)
+    nextSlabSerialNumber = serializers.IntegerField(allow_null=True)
+    nextSlabDescription = serializers.CharField(allow_null=True, allow_blank=True)
+    slabExpiryDate = serializers.CharField(allow_null=True)
 
 
 class CustomerGetOutputSerializer(serializers.Serializer):
@@ -259,6 +280,9 @@ class CustomerGetOutputSerializer(serializers.Serializer):
     extendedFields = serializers.DictField()
     loyaltyProgramDetails = CustomerProgramDetailsOutputSerializer(
         many=True, required=False, help_text="Only with embed=mlp"
+    )
+    pointsSummary = CustomerPointsSummaryOutputSerializer(
+        required=False, help_text="Only with embed=points"
     )
     warnings = ApiWarningOutputSerializer(many=True)
 
@@ -382,12 +406,54 @@ def customer_v2_representation(
             "warnings": [],
         }
     )
-    if "mlp" in embed:
+    if "mlp" in embed or "points" in embed:
         tz = customer.org.tzinfo
+        summaries = points_program_summaries(customer=customer)
+    if "mlp" in embed:
         data["loyaltyProgramDetails"] = [
-            program_details_representation(enrollment, tz)
+            {
+                **program_details_representation(enrollment, tz),
+                **program_points_representation(summaries.get(enrollment.program_id)),
+            }
             for enrollment in customer.enrollments.all()
         ]
+    if "points" in embed:
+        data["pointsSummary"] = points_summary_representation(customer, summaries, tz)
+    return data
+
+
+# Points figures from the ledger's stored balances (embed=mlp, embed=points) ------------------
+def program_points_representation(summary: ProgramPointsSummary | None) -> dict[str, Any]:
+    if summary is None:
+        return {"loyaltyPoints": 0, "totalAvailablePoints": 0, "delayedPoints": 0}
+    return {
+        "loyaltyPoints": summary.regular,
+        "totalAvailablePoints": summary.available,
+        "delayedPoints": summary.promised,
+    }
+
+
+def points_summary_representation(
+    customer: Customer, summaries: dict[int, ProgramPointsSummary], tz: datetime.tzinfo
+) -> dict[str, Any]:
+    enrollments = list(customer.enrollments.all())
+    enrollment = next((e for e in enrollments if e.program.is_default), None)
+    enrollment = enrollment or (enrollments[0] if enrollments else None)
+    data: dict[str, Any] = {
+        "loyaltyPoints": 0,
+        "cumulativePurchases": customer.lifetime_purchases,
+        "currentSlab": None,
+        "slabSNo": None,
+        "nextSlab": None,
+        "nextSlabSerialNumber": None,
+        "nextSlabDescription": None,
+        "slabExpiryDate": None,
+    }
+    if enrollment is not None:
+        details = program_details_representation(enrollment, tz)
+        data.update({key: details[key] for key in data if key in details})
+        summary = summaries.get(enrollment.program_id)
+        data["loyaltyPoints"] = summary.regular if summary else 0
     return data
 
 

@@ -70,7 +70,10 @@ LOOKUP_PARAMETERS = [
     OpenApiParameter("accountId", str, required=False),
 ]
 EMBED_PARAMETER = OpenApiParameter(
-    "embed", str, required=False, description="mlp: add loyaltyProgramDetails"
+    "embed",
+    str,
+    required=False,
+    description="Comma separated: mlp adds loyaltyProgramDetails, points adds pointsSummary",
 )
 
 

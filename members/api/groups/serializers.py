@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import datetime
+from collections import defaultdict
+from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from members.models import UserGroup, UserGroupMembership
+from ledger.selectors import points_expired_list, points_expiry_schedules
+from members.models import PointsCategory, UserGroup, UserGroupMembership
 from members.selectors.groups import user_group_live_members
 from members.services.groups import EXTERNAL_ID_MAX_LENGTH, MAX_GROUP_SIZE, NAME_MAX_LENGTH
 
@@ -56,6 +61,46 @@ class UserGroupMemberOutputSerializer(serializers.Serializer):
 LEDGER_LIST_FIELD = serializers.ListField(child=serializers.DictField())
 
 
+class UserGroupExpiredPointsOutputSerializer(serializers.Serializer):
+    points = serializers.FloatField(help_text="Points that expired that day in that program.")
+    expiredOn = serializers.DateField(help_text="The day they lapsed (org time zone).")
+    programId = serializers.IntegerField()
+
+
+class UserGroupExpiryScheduleOutputSerializer(serializers.Serializer):
+    points = serializers.FloatField(help_text="Points held that expire at the end of that day.")
+    expiryDate = serializers.DateField(help_text="Org time zone.")
+    programId = serializers.IntegerField()
+
+
+def group_expired_points(group: UserGroup) -> list[dict[str, Any]]:
+    """The group's expired points per program and day, newest first (ledger expiry debits)."""
+    tz = group.org.tzinfo
+    totals: dict[tuple[datetime.date, int], Decimal] = defaultdict(Decimal)
+    for entry in points_expired_list(user_group=group):
+        day = timezone.localtime(entry.event.occurred_at, tz).date()
+        totals[(day, entry.account.program_id)] += entry.points
+    return [
+        {"points": float(points), "expiredOn": day.isoformat(), "programId": program_id}
+        for (day, program_id), points in sorted(
+            totals.items(), key=lambda item: item[0][0], reverse=True
+        )
+    ]
+
+
+def group_expiry_schedules(group: UserGroup) -> list[dict[str, Any]]:
+    """Regular points the group holds, per program and expiry day, soonest first."""
+    return [
+        {
+            "points": float(schedule.points),
+            "expiryDate": schedule.expires_on.isoformat(),
+            "programId": schedule.program_id,
+        }
+        for schedule in points_expiry_schedules(user_group=group)
+        if schedule.category == PointsCategory.REGULAR
+    ]
+
+
 class UserGroupGetOutputSerializer(serializers.Serializer):
     """A user group with its live members; `orgId` only on connected-org (DATA-SCOPE) reads."""
 
@@ -85,14 +130,19 @@ class UserGroupGetOutputSerializer(serializers.Serializer):
     def get_createdOn(self, group: UserGroup) -> str:  # noqa: N802 (contract field name)
         return group.created_at.astimezone(group.org.tzinfo).isoformat(timespec="seconds")
 
-    # Points history of the group comes from the points ledger (not built yet): always empty.
-    @extend_schema_field(LEDGER_LIST_FIELD)
+    # Points history from the points ledger, only when asked for (expiredPoints=true,
+    # expirySchedules=true: the view passes them in the context).
+    @extend_schema_field(UserGroupExpiredPointsOutputSerializer(many=True))
     def get_expiredPoints(self, group: UserGroup) -> list[dict[str, Any]]:  # noqa: N802
-        return []
+        if not self.context.get("expired_points"):
+            return []
+        return group_expired_points(group)
 
-    @extend_schema_field(LEDGER_LIST_FIELD)
+    @extend_schema_field(UserGroupExpiryScheduleOutputSerializer(many=True))
     def get_expirySchedules(self, group: UserGroup) -> list[dict[str, Any]]:  # noqa: N802
-        return []
+        if not self.context.get("expiry_schedules"):
+            return []
+        return group_expiry_schedules(group)
 
     @extend_schema_field(LEDGER_LIST_FIELD)
     def get_gapToUpgrade(self, group: UserGroup) -> list[dict[str, Any]]:  # noqa: N802

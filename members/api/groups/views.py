@@ -66,6 +66,15 @@ SCOPE_PARAMETERS = [
         description="Child org id(s), comma separated, for DATA-SCOPE OTHER or ALL.",
     ),
 ]
+LEDGER_PARAMETERS = [
+    OpenApiParameter(
+        name,
+        OpenApiTypes.BOOL,
+        OpenApiParameter.QUERY,
+        description=f"true: fill `{name}` from the points ledger (default false: empty list).",
+    )
+    for name in ("expiredPoints", "expirySchedules")
+]
 BATCH_DESCRIPTION = (
     "Name the group with exactly one of `id`, `externalId` or `primaryUserId` (else 1632; a "
     "malformed id is 1619; an unknown group or another org's is 404 with 1632). The body is a "
@@ -104,6 +113,10 @@ def _group_lookup(request: Request) -> dict[str, Any]:
         "external_id": data.get("externalId"),
         "primary_user_id": data.get("primaryUserId"),
     }
+
+
+def _flag(request: Request, name: str) -> bool:
+    return str(request.query_params.get(name, "")).strip().lower() in {"true", "1"}
 
 
 def _batch_items(body: Any) -> list[Any]:
@@ -177,24 +190,29 @@ class UserGroupApi(BaseApi):
             "Name the group with exactly one of `id`, `externalId` or `primaryUserId` (else "
             "1632; a malformed id is 1619). An unknown group, or one outside the caller's "
             "DATA-SCOPE, answers 404 with 1632. `createdBy` is the id of the till that created "
-            "the group; `createdOn` is ISO 8601 in the org's time zone. `expiredPoints`, "
-            "`expirySchedules` and `gapToUpgrade` come from the points ledger, which is not "
-            "built yet: they are always empty lists until the ledger work fills them. "
+            "the group; `createdOn` is ISO 8601 in the org's time zone. With "
+            "`expiredPoints=true`, `expiredPoints` lists the points that expired per program "
+            "and day (newest first); with `expirySchedules=true`, `expirySchedules` lists the "
+            "points held per program and expiry day (soonest first); both come from the points "
+            "ledger and are empty lists otherwise. `gapToUpgrade` is always an empty list (tier "
+            "upgrades of groups are not modelled). "
             "`fleetGroupUsers` (the live members, primary first) is an addition to the "
             "contract's GET sample, shaped as in the group-transfer samples."
         ),
-        parameters=[UserGroupLookupInputSerializer, *SCOPE_PARAMETERS],
+        parameters=[UserGroupLookupInputSerializer, *LEDGER_PARAMETERS, *SCOPE_PARAMETERS],
         responses={200: UserGroupGetOutputSerializer},
     )
     def get(self, request: Request) -> Response:
-        """One group of the caller's scope.
-
-        expiredPoints, expirySchedules and gapToUpgrade are empty lists until the points ledger
-        exists (the ledger issue fills them); fleetGroupUsers is an additive field.
-        """
+        """One group of the caller's scope, with its points history when asked for
+        (expiredPoints / expirySchedules); fleetGroupUsers is an additive field."""
         group = user_group_get(org_ids=self.scope.org_ids, **_group_lookup(request))
         serializer = UserGroupGetOutputSerializer(
-            group, context={"include_org_id": self.scope.is_connected}
+            group,
+            context={
+                "include_org_id": self.scope.is_connected,
+                "expired_points": _flag(request, "expiredPoints"),
+                "expiry_schedules": _flag(request, "expirySchedules"),
+            },
         )
         return Response(serializer.data)
 

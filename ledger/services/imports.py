@@ -1,0 +1,213 @@
+"""Points import from a CSV file (CONTRACT.md §11.9 "Points import": the platform's stand-in for
+the Data Import profiles): one row credits or debits one customer's points.
+
+The upload is checked (encoding, header, size) and stored under MEDIA_ROOT/jobs/ through the
+default storage, and a `ledger.points_import` job posts it row by row (ledger/jobs.py). The file
+is kept out of Job.params so that the job row and its admin page stay small whatever the upload's
+size; it is immutable, so a resumed job reads the same rows. Each row's `reference` is its
+idempotency key in the org: re-running a file posts nothing twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction as db_transaction
+
+from ledger.exceptions import InvalidLedgerRequestError, InvalidProgramIdError
+from ledger.models import LedgerEvent
+from ledger.services.earn import points_import_credit, points_import_debit
+from loyalty_site.core.jobs import job_create
+from loyalty_site.core.models import Job
+from members.exceptions import InvalidIdentifierError
+from members.models import Org, Program
+from members.selectors.customers import customer_get_by_identifier
+
+POINTS_IMPORT_KIND = "ledger.points_import"
+COLUMNS = (
+    "identifier_type",
+    "identifier_value",
+    "program_id",
+    "action",
+    "points",
+    "reference",
+    "expiry_date",
+)
+REQUIRED_COLUMNS = COLUMNS[:-1]
+IDENTIFIER_TYPES = {"mobile": "mobile", "email": "email", "external_id": "externalId"}
+CREDIT_ACTIONS = {"CREDIT"}
+# Imported redemptions and expiries are plain debits (event PointsImport) with the action as reason.
+DEBIT_ACTIONS = {"REDEEM", "EXPIRE", "DEBIT"}
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 100_000
+REFERENCE_MAX_LENGTH = 100
+KEY_PREFIX = "points-import:"
+STORAGE_DIRECTORY = "jobs/ledger-points-import"
+
+
+def _header_key(name: str) -> str:
+    return name.strip().lower().replace(" ", "_").replace("-", "_")
+
+
+ImportRow = tuple[int, dict[str, str]]  # (line number in the file, cells by column name)
+
+
+def points_import_rows(content: bytes) -> list[ImportRow]:
+    """The data rows of a points import file with their line numbers (the header is line 1),
+    cells keyed by the canonical column names; blank lines are skipped.
+
+    Raises InvalidLedgerRequestError for a file that is not UTF-8 CSV, lacks a required column,
+    or has more than MAX_ROWS rows.
+    """
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidLedgerRequestError("The file is not UTF-8 text") from exc
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error) as exc:
+        raise InvalidLedgerRequestError("The file is empty") from exc
+    keys = [_header_key(name) for name in header]
+    missing = [column for column in REQUIRED_COLUMNS if column not in keys]
+    if missing:
+        raise InvalidLedgerRequestError(
+            f"Missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}"
+        )
+    rows: list[ImportRow] = []
+    try:
+        for cells in reader:
+            if not any(cell.strip() for cell in cells):
+                continue
+            data = {
+                column: (cells[index].strip() if index < len(cells) else "")
+                for index, column in enumerate(keys)
+                if column in COLUMNS
+            }
+            rows.append((reader.line_num, data))
+            if len(rows) > MAX_ROWS:
+                raise InvalidLedgerRequestError(f"The file has more than {MAX_ROWS} rows")
+    except csv.Error as exc:
+        raise InvalidLedgerRequestError(f"Malformed CSV: {exc}") from exc
+    return rows
+
+
+@db_transaction.atomic
+def points_import_job_create(*, org: Org, file_name: str, content: bytes, actor: Any) -> Job:
+    """Check and store an uploaded points file, then queue its import job (it starts when the
+    transaction commits). Raises InvalidLedgerRequestError for a bad file (nothing is stored)."""
+    if len(content) > MAX_FILE_BYTES:
+        raise InvalidLedgerRequestError(f"The file is larger than {MAX_FILE_BYTES} bytes")
+    rows = points_import_rows(content)
+    if not rows:
+        raise InvalidLedgerRequestError("The file has no data rows")
+    stored = default_storage.save(
+        f"{STORAGE_DIRECTORY}/{uuid.uuid4().hex}.csv", ContentFile(content)
+    )
+    try:
+        return job_create(
+            kind=POINTS_IMPORT_KIND,
+            org=org,
+            params={"file": stored, "file_name": file_name[:255], "rows": len(rows)},
+            started_by=actor,
+        )
+    except Exception:
+        # A failed insert must not leave the file behind.
+        default_storage.delete(stored)
+        raise
+
+
+def points_import_file_rows(*, job: Job) -> list[ImportRow]:
+    """The rows of the file a points import job was created with."""
+    path = str(job.params.get("file") or "")
+    if not path or not default_storage.exists(path):
+        raise InvalidLedgerRequestError(f"The import file {path!r} is missing")
+    with default_storage.open(path, "rb") as handle:
+        return points_import_rows(handle.read())
+
+
+def _expiry(text: str) -> datetime.date | None:
+    if not text:
+        return None
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidLedgerRequestError(
+            f"expiry_date {text!r} is not YYYY-MM-DD", field="expiry_date"
+        ) from exc
+
+
+def points_import_row(*, org: Org, row: Mapping[str, str], actor: Any) -> LedgerEvent:
+    """Post one row of a points import: CREDIT (optionally expiring at the end of expiry_date,
+    org time zone) or REDEEM / EXPIRE / DEBIT. A row whose reference was already posted with the
+    same content returns that event (is_replay=True).
+
+    Raises InvalidLedgerRequestError (bad row), InvalidIdentifierError (8013),
+    CustomerNotFoundError (8015), CustomerMergedError (8069), InvalidProgramIdError (885),
+    InvalidPointsError (801), InsufficientCurrentPointsError (804),
+    LedgerIdempotencyConflictError (the reference was used for another row).
+    """
+    reference = (row.get("reference") or "").strip()
+    if not reference:
+        raise InvalidLedgerRequestError("reference is required", field="reference")
+    if len(reference) > REFERENCE_MAX_LENGTH:
+        raise InvalidLedgerRequestError(
+            f"reference is longer than {REFERENCE_MAX_LENGTH} characters", field="reference"
+        )
+    identifier_type = (row.get("identifier_type") or "").strip().lower()
+    if identifier_type not in IDENTIFIER_TYPES:
+        raise InvalidIdentifierError(
+            f"identifier_type {row.get('identifier_type')!r}: use mobile, email or external_id",
+            field="identifier_type",
+        )
+    customer = customer_get_by_identifier(
+        org_ids=[org.pk],
+        identifier_name=IDENTIFIER_TYPES[identifier_type],
+        identifier_value=(row.get("identifier_value") or "").strip(),
+    )
+    program_text = (row.get("program_id") or "").strip()
+    program = None
+    if program_text.isdigit() and int(program_text) < 2**63:
+        program = (
+            Program.objects.filter(org=org, pk=int(program_text), is_active=True)
+            .select_related("org")
+            .first()
+        )
+    if program is None:
+        raise InvalidProgramIdError(f"Invalid program id {program_text!r}")
+    action = (row.get("action") or "").strip().upper()
+    expires_on = _expiry((row.get("expiry_date") or "").strip())
+    key = f"{KEY_PREFIX}{reference}"
+    points = (row.get("points") or "").strip()
+    if action in CREDIT_ACTIONS:
+        return points_import_credit(
+            customer=customer,
+            program=program,
+            points=points,
+            actor=actor,
+            idempotency_key=key,
+            expires_at=expires_on,
+        )
+    if action in DEBIT_ACTIONS:
+        if expires_on is not None:
+            raise InvalidLedgerRequestError(
+                "expiry_date applies to CREDIT rows only", field="expiry_date"
+            )
+        return points_import_debit(
+            customer=customer,
+            program=program,
+            points=points,
+            actor=actor,
+            idempotency_key=key,
+            reason=action,
+        )
+    raise InvalidLedgerRequestError(
+        f"action {row.get('action')!r}: use CREDIT, REDEEM, EXPIRE or DEBIT", field="action"
+    )
