@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("members.api.urls")),
     path("", include("ledger.api.urls")),
     path("", include("coupons.api.urls")),
+    path("", include("promotions.api.urls")),
 ]
 
 API_PREFIXES = ("/v1.1/", "/v2/", "/v2.1/", "/v3/", "/api_gateway/", "/coupon/api/", "/api/")

@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class PromotionsConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'promotions'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "promotions"

@@ -157,12 +157,15 @@ OAUTH_TOKEN_TTL_SECONDS = int(os.environ.get("OAUTH_TOKEN_TTL_SECONDS", "300"))
 
 # The explicit seams where later domains plug into the members flows. Each entry is a dotted path
 # to a function; see members.services.pipeline for the signatures.
-TRANSACTION_ADD_PIPELINE: list[str] = []
+TRANSACTION_ADD_PIPELINE: list[str] = [
+    "promotions.services.earning.earning_on_transaction_add",
+]
 TRANSACTION_RETURN_PIPELINE: list[str] = [
     "ledger.services.transaction_hooks.ledger_on_transaction_return",
 ]
 CUSTOMER_REGISTRATION_PIPELINE: list[str] = [
     "ledger.services.accounts.ledger_open_accounts_on_registration",
+    "promotions.services.earning.earning_on_customer_registration",
 ]
 
 REST_FRAMEWORK = {

@@ -1,1 +1,0 @@
-"""promotions domain models (added by the promotions issue)."""
