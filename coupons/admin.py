@@ -2,21 +2,28 @@
 
 The offer page is one form grouped like the seed's sections. Saving goes through the series
 services (coupons.services.series), which also normalise the settings (third-party delivery
-clears issual settings, with a warning). "Generate codes now" starts a job with progress.
+clears issual settings, with a warning). "Generate codes now" starts a job with progress; so do
+the offer's "Upload" page (a CSV of codes or customers) and its "Bulk issue" page (an audience
+or a segment): each opens the job's progress page, whose error report is "Download issues".
 """
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from coupons.forms import (
     CouponAudienceMemberForm,
+    CouponBulkIssueForm,
     CouponExpiryReminderForm,
     CouponSeriesAdminForm,
+    CouponUploadForm,
 )
 from coupons.models import (
     CodeType,
@@ -25,7 +32,9 @@ from coupons.models import (
     CouponAudienceMember,
     CouponExpiryReminder,
     CouponSeries,
+    CouponUpload,
 )
+from coupons.services.bulk import coupon_bulk_issue_start
 from coupons.services.codes import (
     ALPHANUMERIC_ALPHABET,
     NUMERIC_ALPHABET,
@@ -34,6 +43,10 @@ from coupons.services.codes import (
     randomized_capacity_note,
 )
 from coupons.services.series import coupon_series_create, coupon_series_update
+from coupons.services.uploads import coupon_upload_start
+from loyalty_site.core.exceptions import DomainError
+
+RECENT_UPLOADS = 5
 
 
 class CouponExpiryReminderInline(admin.TabularInline):
@@ -205,8 +218,149 @@ class CouponSeriesAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: CouponSeries | None = None):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None:
-            fields.append("org")
+            fields.extend(["org", "issue_tools"])
         return fields
+
+    def get_fieldsets(self, request: HttpRequest, obj: CouponSeries | None = None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return fieldsets
+        return (*fieldsets, ("Upload and bulk issue", {"fields": ("issue_tools",)}))
+
+    @admin.display(description="Upload and issue")
+    def issue_tools(self, series: CouponSeries) -> str:
+        links = format_html(
+            '<p><a class="button" href="{}">Upload</a> <a class="button" href="{}">Bulk '
+            "issue</a></p>",
+            reverse("admin:coupons_couponseries_upload", args=[series.pk]),
+            reverse("admin:coupons_couponseries_bulk_issue", args=[series.pk]),
+        )
+        uploads = list(
+            CouponUpload.objects.filter(series=series).select_related("job")[:RECENT_UPLOADS]
+        )
+        if not uploads:
+            return links
+        rows = format_html_join(
+            "",
+            '<li><a href="{}">{}</a>: {} ({} / {} rows, {} failed)</li>',
+            (
+                (
+                    reverse("admin:core_job_change", args=[upload.job_id]),
+                    upload.file_name,
+                    upload.job.get_status_display(),
+                    upload.job.processed,
+                    upload.job.total,
+                    upload.job.failed,
+                )
+                for upload in uploads
+            ),
+        )
+        return format_html("{}<p>Recent uploads:</p><ul>{}</ul>", links, rows)
+
+    def get_urls(self):
+        pages = [
+            path(
+                "<path:object_id>/upload/",
+                self.admin_site.admin_view(self.upload_view),
+                name="coupons_couponseries_upload",
+            ),
+            path(
+                "<path:object_id>/bulk-issue/",
+                self.admin_site.admin_view(self.bulk_issue_view),
+                name="coupons_couponseries_bulk_issue",
+            ),
+        ]
+        return pages + super().get_urls()
+
+    def _series_for_tool(self, request: HttpRequest, object_id: str) -> CouponSeries:
+        series = self.get_object(request, object_id)
+        if series is None:
+            raise Http404("No such offer")
+        if not self.has_change_permission(request, series):
+            raise PermissionDenied
+        return series
+
+    def _tool_page(self, request: HttpRequest, series: CouponSeries, title: str, form, template):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "form": form,
+            "opts": self.model._meta,
+            "original": series,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, template, context)
+
+    def _job_started(self, request: HttpRequest, job_id: int, text: str) -> HttpResponse:
+        self.message_user(request, text, messages.SUCCESS)
+        return redirect(reverse("admin:core_job_change", args=[job_id]))
+
+    def upload_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Upload a CSV for the offer; starts the upload job and opens its progress page."""
+        series = self._series_for_tool(request, object_id)
+        if request.method == "POST":
+            form = CouponUploadForm(request.POST, request.FILES, series=series)
+            if form.is_valid():
+                data = form.cleaned_data
+                try:
+                    upload = coupon_upload_start(
+                        series=series,
+                        file=data["file"],
+                        file_name=data["file"].name,
+                        customer_identifier=data["customer_identifier"],
+                        identifier_column=data["identifier_column"],
+                        code_column=data.get("code_column"),
+                        started_by=request.user,
+                    )
+                except DomainError as exc:
+                    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                else:
+                    return self._job_started(
+                        request,
+                        upload.job_id,
+                        f"Upload of {upload.file_name} started (job #{upload.job_id}). Rows "
+                        "that fail are listed in the job's error report (Download issues).",
+                    )
+        else:
+            form = CouponUploadForm(series=series)
+        return self._tool_page(
+            request,
+            series,
+            f"Upload for {series.description}",
+            form,
+            "admin/coupons/couponseries/upload.html",
+        )
+
+    def bulk_issue_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Issue the offer to an audience or a segment; starts the bulk job and opens it."""
+        series = self._series_for_tool(request, object_id)
+        if request.method == "POST":
+            form = CouponBulkIssueForm(request.POST, series=series)
+            if form.is_valid():
+                try:
+                    job = coupon_bulk_issue_start(
+                        series=series,
+                        source=form.bulk_source(),
+                        chunk_size=form.cleaned_data["chunk_size"],
+                        started_by=request.user,
+                    )
+                except DomainError as exc:
+                    form.add_error(None, exc.message)
+                else:
+                    return self._job_started(
+                        request,
+                        job.pk,
+                        f"Bulk issue of {series.description} started (job #{job.pk}).",
+                    )
+        else:
+            form = CouponBulkIssueForm(series=series)
+        return self._tool_page(
+            request,
+            series,
+            f"Bulk issue of {series.description}",
+            form,
+            "admin/coupons/couponseries/bulk_issue.html",
+        )
 
     @admin.display(description="capacity")
     def code_capacity(self, series: CouponSeries | None) -> str:

@@ -142,3 +142,21 @@ class CouponRevokedError(DomainError):
 class CouponIdempotencyKeyReusedError(ConflictError):
     code = 409
     message = "The idempotency key was used for another coupon issual"
+
+
+# Uploads and bulk issue -------------------------------------------------------------------
+class CouponUploadInvalidError(DomainError):
+    """A bad upload request or a malformed row (the contract's upload API answers 400)."""
+
+    code = 400
+    message = "Invalid upload"
+
+
+class CouponUploadNotFoundError(NotFoundError):
+    code = 404
+    message = "Upload job not found"
+
+
+class CouponBulkIssueInvalidError(DomainError):
+    code = 400
+    message = "Invalid bulk issue"

@@ -12,21 +12,32 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import ValidationError
 
 from coupons.exceptions import CodeCapacityExceededError, CouponSeriesInvalidError
 from coupons.models import (
     CodeType,
+    CouponAudience,
     CouponAudienceMember,
     CouponExpiryReminder,
     CouponSeries,
+    CouponUpload,
     ProductType,
     RedemptionEntityType,
     ReminderChannel,
 )
+from coupons.services.bulk import (
+    DEFAULT_CHUNK_SIZE,
+    MAX_CHUNK_SIZE,
+    BulkIssueSource,
+    BulkSource,
+)
 from coupons.services.codes import coupon_code_capacity_check
 from coupons.services.messages import template_validate
 from coupons.services.series import SERIES_FIELDS, coupon_series_check
+from coupons.services.uploads import MAX_COLUMN
+from members.models import CustomerLabel
 
 DAYS_OF_WEEK = [
     (1, "Sunday"),
@@ -305,3 +316,99 @@ class CouponAudienceMemberForm(forms.ModelForm):
         if customer and audience and customer.org_id != audience.series.org_id:
             self.add_error("customer", "Pick a customer of the offer's org.")
         return data
+
+
+class CouponUploadForm(forms.Form):
+    """The offer's "Upload" page: a CSV of codes, codes with customers, or customers."""
+
+    file = forms.FileField(
+        help_text="CSV (UTF-8). An optional header row is skipped. Codes only: one column. "
+        "Codes with customers: customer identifier, coupon code. Customers: one identifier "
+        "per row (a customer listed twice is issued twice, under the offer's rules)."
+    )
+    customer_identifier = forms.ChoiceField(
+        label="Customers are identified by", choices=CouponUpload.CustomerIdentifier.choices
+    )
+    identifier_column = forms.IntegerField(
+        label="Customer identifier column",
+        min_value=0,
+        max_value=MAX_COLUMN,
+        initial=0,
+        help_text="0 is the first column.",
+    )
+    code_column = forms.IntegerField(
+        label="Coupon code column",
+        min_value=0,
+        max_value=MAX_COLUMN,
+        required=False,
+        help_text="Codes with customers only; empty: the other column.",
+    )
+
+    def __init__(self, *args: Any, series: CouponSeries, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.series = series
+        if series.code_type != CodeType.UPLOADED:
+            self.fields["customer_identifier"].choices = [
+                choice
+                for choice in CouponUpload.CustomerIdentifier.choices
+                if choice[0] != CouponUpload.CustomerIdentifier.NOT_TAGGED
+            ]
+            del self.fields["code_column"]
+
+
+class CouponBulkIssueForm(forms.Form):
+    """The offer's "Bulk issue" page: who gets one coupon each."""
+
+    source = forms.ChoiceField(label="Issue to", choices=BulkSource.choices)
+    audience = forms.ModelChoiceField(queryset=CouponAudience.objects.none(), required=False)
+    label = forms.ModelChoiceField(queryset=CustomerLabel.objects.none(), required=False)
+    registered_from = forms.DateField(
+        required=False, widget=AdminDateWidget, help_text="Local date, included."
+    )
+    registered_until = forms.DateField(
+        required=False, widget=AdminDateWidget, help_text="Local date, included."
+    )
+    chunk_size = forms.IntegerField(
+        min_value=1,
+        max_value=MAX_CHUNK_SIZE,
+        initial=DEFAULT_CHUNK_SIZE,
+        help_text="Customers per chunk; workers share the chunks.",
+    )
+
+    def __init__(self, *args: Any, series: CouponSeries, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.series = series
+        self.fields["audience"].queryset = CouponAudience.objects.filter(
+            series__org_id=series.org_id
+        ).select_related("series")
+        self.fields["label"].queryset = CustomerLabel.objects.filter(org_id=series.org_id)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        source = data.get("source")
+        if source == BulkSource.AUDIENCE and not data.get("audience"):
+            self.add_error("audience", "Choose the audience list.")
+        if source == BulkSource.LABEL and not data.get("label"):
+            self.add_error("label", "Choose the label.")
+        if source == BulkSource.REGISTERED:
+            start, end = data.get("registered_from"), data.get("registered_until")
+            if not start or not end:
+                self.add_error("registered_from", "Give both registration dates.")
+            elif start > end:
+                self.add_error("registered_until", "The last date is before the first one.")
+        return data
+
+    def bulk_source(self) -> BulkIssueSource:
+        data = self.cleaned_data
+        source = data["source"]
+        return BulkIssueSource(
+            kind=source,
+            audience_id=data["audience"].pk if source == BulkSource.AUDIENCE else None,
+            label_id=data["label"].pk if source == BulkSource.LABEL else None,
+            registered_from=data.get("registered_from")
+            if source == BulkSource.REGISTERED
+            else None,
+            registered_until=(
+                data.get("registered_until") if source == BulkSource.REGISTERED else None
+            ),
+        )

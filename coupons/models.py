@@ -9,9 +9,14 @@ break: codes unique per org, one common code per customer, the series issual lim
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.text import get_valid_filename
 
 from loyalty_site.core.models import BaseModel
 from members.models import CURRENCY_VALIDATOR
@@ -282,7 +287,11 @@ class Coupon(BaseModel):
         COMMON = "COMMON", "Common code"
 
     org = models.ForeignKey("members.Org", on_delete=models.CASCADE, related_name="+")
-    series = models.ForeignKey(CouponSeries, on_delete=models.CASCADE, related_name="coupons")
+    # No single-column indexes on series and customer: the (series, customer, issued_at) and
+    # (customer, issued_at) indexes below serve those lookups, and every index costs bulk issues.
+    series = models.ForeignKey(
+        CouponSeries, on_delete=models.CASCADE, related_name="coupons", db_index=False
+    )
     code = models.CharField(max_length=64)
     is_common = models.BooleanField(default=False)
     source = models.CharField(max_length=10, choices=Source.choices)
@@ -292,6 +301,7 @@ class Coupon(BaseModel):
         null=True,
         blank=True,
         related_name="coupons",
+        db_index=False,
     )
     issued_at = models.DateTimeField(null=True, blank=True)
     valid_till = models.DateTimeField(null=True, blank=True)
@@ -299,6 +309,23 @@ class Coupon(BaseModel):
         "members.Till", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     issue_idempotency_key = models.CharField(max_length=128, null=True, blank=True)
+    # Set when a job issued the coupon (an upload or a bulk issue), with the job's row: the file's
+    # row number for uploads, the customer id for bulk issues. The pair is unique, so a job run
+    # again after a crash never issues one row twice.
+    # A provenance reference without a database constraint: jobs may be pruned, and a foreign key
+    # check per row would be a quarter of a bulk issue's insert cost.
+    issue_job = models.ForeignKey(
+        "core.Job",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # the (issue_job, issue_job_row) unique index serves lookups by job
+        db_constraint=False,
+    )
+    issue_job_row = models.PositiveBigIntegerField(null=True, blank=True)
+    # Where an issual came from, as the v2 bulk issue sends it (source, sourceType, notes, ...).
+    issue_metadata = models.JSONField(default=dict, blank=True)
     # Maintained by the redemption and revocation services.
     redemption_count = models.PositiveIntegerField(default=0)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -320,6 +347,11 @@ class Coupon(BaseModel):
                 fields=["org", "issue_idempotency_key"],
                 condition=Q(issue_idempotency_key__isnull=False),
                 name="coupons_coupon_idempotency_key_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["issue_job", "issue_job_row"],
+                condition=Q(issue_job__isnull=False),
+                name="coupons_coupon_job_row_unique",
             ),
             models.CheckConstraint(
                 condition=Q(customer__isnull=True, issued_at__isnull=True)
@@ -408,3 +440,98 @@ class CouponExpiryReminder(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.channel} {self.days_before_expiry} days before expiry"
+
+
+def coupon_upload_path(upload: CouponUpload, filename: str) -> str:
+    """Where an uploaded file is kept: MEDIA_ROOT/uploads/coupons/<org>/<name>_<ms>_<offer>.csv
+    (the contract's `uploadedFileUrl` shape, e.g. couponCode_1601835836573_123.csv)."""
+    try:
+        stem = get_valid_filename(Path(filename).stem)[:80]
+    except SuspiciousFileOperation:  # a name with nothing usable in it
+        stem = "upload"
+    millis = int(time.time() * 1000)
+    return f"uploads/coupons/{upload.org_id}/{stem}_{millis}_{upload.series_id}.csv"
+
+
+class CouponUpload(BaseModel):
+    """One CSV uploaded for an offer (contract §3, the seed's "Upload customers" and "Upload
+    existing coupon codes") and the job that processes it row by row."""
+
+    class Kind(models.TextChoices):
+        CODES = "CODES", "Coupon codes only"
+        CODES_WITH_CUSTOMERS = "CODES_WITH_CUSTOMERS", "Coupon codes with their customers"
+        CUSTOMERS = "CUSTOMERS", "Customers to issue coupons to"
+
+    class CustomerIdentifier(models.TextChoices):
+        MOBILE = "MOBILE", "Mobile"
+        EXTERNAL_ID = "EXTERNAL_ID", "External id"
+        EMAIL = "EMAIL", "Email"
+        USER_ID = "USER_ID", "User id"
+        NOT_TAGGED = "NOT_TAGGED", "No customer (codes only)"
+
+    org = models.ForeignKey("members.Org", on_delete=models.CASCADE, related_name="+")
+    series = models.ForeignKey(CouponSeries, on_delete=models.CASCADE, related_name="uploads")
+    job = models.OneToOneField("core.Job", on_delete=models.CASCADE, related_name="coupon_upload")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    customer_identifier = models.CharField(max_length=12, choices=CustomerIdentifier.choices)
+    identifier_column = models.PositiveSmallIntegerField(default=0)
+    code_column = models.PositiveSmallIntegerField(null=True, blank=True)
+    file = models.FileField(upload_to=coupon_upload_path, max_length=255)
+    file_name = models.CharField("uploaded file name", max_length=255)
+    # The audience the uploaded customers joined (offers issued to specific customers only).
+    audience = models.ForeignKey(
+        CouponAudience, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    uploaded_by_till = models.ForeignKey(
+        "members.Till", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["series", "-id"]
+        indexes = [models.Index(fields=["series", "-id"], name="coupons_upload_series")]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_kind_display()})"
+
+    @property
+    def stored_name(self) -> str:
+        return Path(self.file.name).name if self.file else ""
+
+
+class CouponIssueChunk(BaseModel):
+    """A customer-id range of a bulk issue job. Workers claim chunks with SELECT ... FOR UPDATE
+    SKIP LOCKED and issue a chunk in one transaction, so any number of workers share a job and a
+    chunk is either done (with its counts) or untouched."""
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Pending"
+        DONE = "DONE", "Done"
+
+    job = models.ForeignKey(
+        "core.Job", on_delete=models.CASCADE, related_name="coupon_issue_chunks"
+    )
+    sequence = models.PositiveIntegerField()
+    start_id = models.PositiveBigIntegerField()
+    end_id = models.PositiveBigIntegerField()
+    size = models.PositiveIntegerField(help_text="Customers in the range when it was planned.")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    issued = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    worker = models.CharField(max_length=255, blank=True, default="")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["job", "sequence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job", "sequence"], name="coupons_couponissuechunk_sequence_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(start_id__lte=F("end_id")),
+                name="coupons_couponissuechunk_range_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["job", "status"], name="coupons_chunk_job_status")]
+
+    def __str__(self) -> str:
+        return f"chunk {self.sequence} [{self.start_id}..{self.end_id}] of job {self.job_id}"

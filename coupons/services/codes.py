@@ -238,6 +238,11 @@ def _common_codes(org_id: int) -> set[str]:
     )
 
 
+def org_common_codes(*, org_id: int) -> set[str]:
+    """The common codes of the org's offers (generated codes must not take one)."""
+    return _common_codes(org_id)
+
+
 def _insert_unissued(*, series: CouponSeries, codes: Iterable[str], source: str) -> int:
     """Insert unissued codes, skipping any the org already has; returns how many landed."""
     rows = [Coupon(org_id=series.org_id, series=series, code=code, source=source) for code in codes]

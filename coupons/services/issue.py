@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -51,6 +52,7 @@ from coupons.services.codes import (
 )
 from coupons.services.expiry import coupon_expiry_for_series
 from coupons.services.messages import coupon_message_render
+from loyalty_site.core.models import Job
 from loyalty_site.core.notifications import notify_email, notify_sms
 from loyalty_site.core.sms import SmsDeliveryError, SmsResult
 from members.models import Customer, Till
@@ -60,6 +62,16 @@ logger = logging.getLogger(__name__)
 IDEMPOTENCY_KEY_MAX_LENGTH = 128
 # Seed: "customers who have received these coupons in the past 6 months".
 PAST_ISSUAL_WINDOW = datetime.timedelta(days=183)
+
+
+@dataclass(frozen=True)
+class IssueProvenance:
+    """What an issual was made for: a job's row (upload row number, bulk customer id) and the
+    request's metadata (v2 bulk issue `metadata` and `source`)."""
+
+    job: Job | None = None
+    row: int | None = None
+    metadata: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -212,6 +224,12 @@ def _count_issual(series: CouponSeries, now: datetime.datetime) -> None:
     series.num_issued += 1
 
 
+def coupon_issual_threshold_notify(*, series: CouponSeries, now: datetime.datetime) -> None:
+    """Email the brand contacts once (after commit) when the offer's remaining issuals fall to
+    its threshold; `series.num_issued` must be current."""
+    _notify_limit_threshold(series, now)
+
+
 def _notify_limit_threshold(series: CouponSeries, now: datetime.datetime) -> None:
     """Email the brand contacts once when the remaining issuals fall to the threshold."""
     threshold = series.issual_limit_notify_remaining
@@ -262,6 +280,7 @@ def _hand_out(
     key: str | None,
     code: str | None,
     now: datetime.datetime,
+    provenance: IssueProvenance,
 ) -> Coupon:
     """Create or assign the coupon row of this issual."""
     values = {
@@ -270,6 +289,9 @@ def _hand_out(
         "valid_till": coupon_expiry_for_series(series=series, issued_at=now),
         "issued_by_till": actor,
         "issue_idempotency_key": key,
+        "issue_job": provenance.job,
+        "issue_job_row": provenance.row,
+        "issue_metadata": dict(provenance.metadata or {}),
     }
     if series.code_type == CodeType.COMMON:
         try:
@@ -361,13 +383,15 @@ def coupon_issue(
     idempotency_key: str | None = None,
     code: str | None = None,
     notify: bool = True,
+    provenance: IssueProvenance | None = None,
 ) -> IssueResult:
     """Issue one coupon of `series` to `customer`, enforcing every issual rule of the offer.
 
     Hands out the next unissued pre-generated or uploaded code, a freshly generated code (auto
     and randomized offers), the common code, or - for offers with uploaded codes - the given
     `code` (an upload with customers). With `notify`, the coupon SMS goes out after commit.
-    A replayed `idempotency_key` returns the first result.
+    A replayed `idempotency_key` returns the first result. `provenance` records the job row or
+    the request metadata the coupon was issued for.
 
     Raises CouponCustomerNotFoundError (701), InvalidCustomerError (721),
     CouponSeriesExpiredError (712), CustomerNotInAudienceError (748),
@@ -385,7 +409,13 @@ def coupon_issue(
     try:
         with transaction.atomic():
             result = _issue_locked(
-                series=series, customer=customer, actor=actor, key=key, code=given, notify=notify
+                series=series,
+                customer=customer,
+                actor=actor,
+                key=key,
+                code=given,
+                notify=notify,
+                provenance=provenance or IssueProvenance(),
             )
     except IntegrityError:
         # The same key committed by a concurrent request between our check and our insert.
@@ -403,6 +433,7 @@ def _issue_locked(
     key: str | None,
     code: str | None,
     notify: bool,
+    provenance: IssueProvenance,
 ) -> IssueResult:
     # Lock order: the series row first, always; every issual of the offer queues here.
     series = CouponSeries.objects.select_for_update().select_related("org").get(pk=series.pk)
@@ -420,7 +451,15 @@ def _issue_locked(
             _send_coupon_sms(coupon=existing.coupon, series=series, customer=customer)
         return existing
     _count_issual(series, now)
-    coupon = _hand_out(series=series, customer=customer, actor=actor, key=key, code=code, now=now)
+    coupon = _hand_out(
+        series=series,
+        customer=customer,
+        actor=actor,
+        key=key,
+        code=code,
+        now=now,
+        provenance=provenance,
+    )
     _notify_limit_threshold(series, now)
     if notify and not series.is_third_party:
         _send_coupon_sms(coupon=coupon, series=series, customer=customer)
