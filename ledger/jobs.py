@@ -12,14 +12,15 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from ledger.exceptions import InvalidLedgerRequestError
-from ledger.models import PointsAccount
-from ledger.services.accounts import ledger_backfill_owner
+from ledger.exceptions import ConcurrentLedgerUpdateError, InvalidLedgerRequestError
+from ledger.services.accounts import (
+    ledger_backfill_customers,
+    ledger_backfill_customers_pending,
+    ledger_backfill_owner,
+)
 from ledger.services.expiry import points_expire, points_expiry_owner_batches
 from ledger.services.imports import COLUMNS as IMPORT_COLUMNS
 from ledger.services.imports import (
@@ -30,9 +31,16 @@ from ledger.services.imports import (
 )
 from ledger.services.posting import OpeningBalance, owner_filter, owner_from_label
 from ledger.services.promised import points_promised_mature, promised_maturity_owner_batches
-from loyalty_site.core.jobs import JobHandler, RowError, job_handler, queryset_batches
+from loyalty_site.core.exceptions import DomainError
+from loyalty_site.core.jobs import (
+    BatchOutcome,
+    JobHandler,
+    RowError,
+    job_handler,
+    queryset_batches,
+)
 from loyalty_site.core.models import Job
-from members.models import Customer, PointsCategory, Program
+from members.models import Customer, PointsCategory
 
 BACKFILL_KIND = "ledger.backfill"
 EXPIRY_KIND = "ledger.points_expiry"
@@ -57,34 +65,20 @@ def _aware(value: Any, field: str) -> datetime.datetime | None:
 
 @job_handler(BACKFILL_KIND)
 class LedgerBackfillJob(JobHandler):
-    """Open the ledger of every customer of the org that lacks accounts.
+    """Open the ledger of every customer of the org that lacks accounts, a batch of customers at
+    a time with a few bulk inserts (ledger_backfill_customers).
 
     params: {"balances": [{"customerId", "programId", "category" (default REGULAR), "points",
-    "expiresAt", "maturesAt"}], "batch_size"}; customers not listed start at zero.
+    "expiresAt", "maturesAt"}], "batch_size"}; customers not listed start at zero. A customer
+    with a bad balance row fails alone; customers back-filled already drop out of the cursor's
+    query, so a re-run or a resumed job opens nothing twice.
     """
 
-    batch_size = 200
+    # Customers per batch: one transaction, holding their owner locks until it commits.
+    batch_size = 500
 
     def _customers(self, job: Job):
-        programs = Program.objects.filter(org_id=job.org_id, is_active=True).count()
-        account_count = (
-            PointsAccount.objects.filter(
-                customer=OuterRef("pk"), program__is_active=True, program__org_id=job.org_id
-            )
-            .values("customer")
-            .annotate(total=Count("pk"))
-            .values("total")
-        )
-        return (
-            Customer.objects.filter(org_id=job.org_id, merged_into__isnull=True)
-            .annotate(
-                account_count=Coalesce(
-                    Subquery(account_count, output_field=IntegerField()), Value(0)
-                )
-            )
-            .filter(account_count__lt=programs * len(PointsCategory.values))
-            .select_related("org")
-        )
+        return ledger_backfill_customers_pending(org_id=job.org_id)
 
     def _balance_rows(self, job: Job) -> dict[int, list[dict[str, Any]]]:
         if not hasattr(self, "_rows"):
@@ -97,17 +91,10 @@ class LedgerBackfillJob(JobHandler):
             self._rows = rows
         return self._rows
 
-    def total(self, job: Job) -> int | None:
-        return self._customers(job).count()
-
-    def batches(self, job: Job, after: str) -> Iterator[tuple[list[Any], str]]:
-        return queryset_batches(
-            self._customers(job), after=after, size=_batch_size(job, self.batch_size)
-        )
-
-    def process_row(self, job: Job, row: Customer) -> None:
+    def _balances(self, job: Job, customer: Customer) -> dict[tuple[int, str], OpeningBalance]:
+        """The customer's balances from params. Raises InvalidLedgerRequestError."""
         balances: dict[tuple[int, str], OpeningBalance] = {}
-        for item in self._balance_rows(job).get(row.pk, []):
+        for item in self._balance_rows(job).get(customer.pk, []):
             try:
                 key = (int(item["programId"]), str(item.get("category") or PointsCategory.REGULAR))
             except (KeyError, TypeError, ValueError) as exc:
@@ -117,7 +104,41 @@ class LedgerBackfillJob(JobHandler):
                 expires_at=_aware(item.get("expiresAt"), "expiresAt"),
                 matures_at=_aware(item.get("maturesAt"), "maturesAt"),
             )
-        ledger_backfill_owner(customer=row, balances=balances, actor=None)
+        return balances
+
+    def total(self, job: Job) -> int | None:
+        return self._customers(job).count()
+
+    def batches(self, job: Job, after: str) -> Iterator[tuple[list[Any], str]]:
+        return queryset_batches(
+            self._customers(job), after=after, size=_batch_size(job, self.batch_size)
+        )
+
+    def process(self, job: Job, rows: list[Customer]) -> BatchOutcome:
+        errors: dict[int, DomainError] = {}
+        balances = {}
+        for customer in rows:
+            try:
+                balances[customer.pk] = self._balances(job, customer)
+            except DomainError as exc:
+                errors[customer.pk] = exc
+        try:
+            result = ledger_backfill_customers(
+                org=job.org,
+                customers=[customer for customer in rows if customer.pk not in errors],
+                balances=balances,
+                actor=None,
+            )
+        except ConcurrentLedgerUpdateError:
+            # An account was opened without the owner lock: redo this batch one customer at a
+            # time, so that only the customer in conflict fails.
+            return super().process(job, rows)
+        errors.update(result.errors)
+        row_errors = [self.row_error(row, errors[row.pk]) for row in rows if row.pk in errors]
+        return BatchOutcome(processed=len(rows), failed=len(row_errors), row_errors=row_errors)
+
+    def process_row(self, job: Job, row: Customer) -> None:
+        ledger_backfill_owner(customer=row, balances=self._balances(job, row), actor=None)
 
 
 @job_handler(EXPIRY_KIND)

@@ -3,7 +3,8 @@
 Every name, number and credential derives from fixed seeds, so two runs describe the same data and
 the second run creates nothing. Rows are found by their natural keys (org name, store code, till
 code, customer external id, bill number) and only missing ones are created; customers and their
-children go in with bulk_create in batches.
+children go in with bulk_create in batches. Last, the ledger: the back-fill job opens the accounts
+of customers that have none, and each bill earns its points (idempotency key per bill).
 
 The demo credentials are public by design (they are printed), so they are hashed with a light
 PBKDF2 work factor: the full one costs ~0.3 s per hash and the demo has dozens of them.
@@ -33,7 +34,12 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import F
 
+from ledger.jobs import BACKFILL_KIND
+from ledger.services import points_allocate
+from ledger.services.accounts import ledger_backfill_customers_pending
 from loyalty_site.api.authentication import md5_hex, till_check_secret
+from loyalty_site.core.jobs import job_create, job_run
+from loyalty_site.core.models import Job
 from members.models import (
     Concept,
     Customer,
@@ -69,6 +75,8 @@ DEMO_HASH_ITERATIONS = 20_000
 DEFAULT_CUSTOMERS_PER_ORG = 1000
 BATCH_SIZE = 500
 TRANSACTIONS_PER_ORG = 50
+# A bill earns 1 point per this much of its amount, rounded down, in the org's default program.
+BILL_AMOUNT_PER_POINT = 10
 # Transactions pick their customer among the first demo customers, so some have several bills.
 TRANSACTION_CUSTOMER_POOL = 200
 REGISTRATION_START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -323,6 +331,7 @@ def demo_seed(*, customers_per_org: int = DEFAULT_CUSTOMERS_PER_ORG) -> DemoSeed
     hasher = _demo_hasher()
     orgs_by_slug: dict[str, Org] = {}
     demo_orgs = []
+    seeded: list[tuple[OrgSpec, Org]] = []
     for spec in ORG_SPECS:
         parent = orgs_by_slug.get(spec.parent_slug) if spec.parent_slug else None
         org = _seed_org(spec=spec, parent=parent, counter=counter)
@@ -346,6 +355,7 @@ def demo_seed(*, customers_per_org: int = DEFAULT_CUSTOMERS_PER_ORG) -> DemoSeed
             customers_per_org=customers_per_org,
             counter=counter,
         )
+        seeded.append((spec, org))
         demo_orgs.append(
             DemoOrg(
                 id=org.pk,
@@ -356,6 +366,9 @@ def demo_seed(*, customers_per_org: int = DEFAULT_CUSTOMERS_PER_ORG) -> DemoSeed
             )
         )
     _seed_logins(hasher=hasher, counter=counter)
+    for spec, org in seeded:
+        _seed_ledger(org=org, counter=counter)
+        _seed_bill_points(spec=spec, org=org, counter=counter)
     return DemoSeedResult(logins=list(LOGINS), orgs=demo_orgs, created=dict(counter))
 
 
@@ -626,9 +639,7 @@ def _seed_transactions(
     pool = min(customers_per_org, TRANSACTION_CUSTOMER_POOL)
     if pool == 0:
         return
-    numbers = [
-        f"{spec.slug.upper()}-B{number:05d}" for number in range(1, TRANSACTIONS_PER_ORG + 1)
-    ]
+    numbers = _bill_numbers(spec)
     existing = set(
         Transaction.objects.filter(org=org, number__in=numbers).values_list("number", flat=True)
     )
@@ -696,6 +707,10 @@ def _seed_transactions(
     counter["line items"] += len(line_items)
 
 
+def _bill_numbers(spec: OrgSpec) -> list[str]:
+    return [f"{spec.slug.upper()}-B{number:05d}" for number in range(1, TRANSACTIONS_PER_ORG + 1)]
+
+
 def _demo_lines(*, spec: OrgSpec, rng: random.Random) -> list[TransactionLineItem]:
     lines = []
     for serial, (sku, description, category, price) in enumerate(
@@ -754,3 +769,51 @@ def _seed_logins(*, hasher: str | BasePasswordHasher, counter: _Counter) -> None
             group, _ = Group.objects.get_or_create(name=login.role)
             if not user.groups.filter(pk=group.pk).exists():
                 user.groups.add(group)
+
+
+def _seed_ledger(*, org: Org, counter: _Counter) -> None:
+    """Open the ledger of the org's customers that have none, with the back-fill job (zero
+    opening balances); creates no job when every customer has a ledger already."""
+    if not ledger_backfill_customers_pending(org_id=org.pk).exists():
+        return
+    job = job_create(kind=BACKFILL_KIND, org=org, params={})
+    # job_create runs the job once the seed's transaction commits (or on a worker when Redis is
+    # configured). Run it here instead, so that the bills' credits that follow find the accounts
+    # open; the queued run then finds the job finished and does nothing.
+    job = job_run(job_id=job.pk)
+    if job is None or job.status != Job.Status.FINISHED or job.failed:
+        error = job.error_message if job is not None else "the job disappeared"
+        raise RuntimeError(f"The ledger back-fill of {org.name} failed: {error}")
+    counter["customer ledgers"] += job.processed
+
+
+def _seed_bill_points(*, spec: OrgSpec, org: Org, counter: _Counter) -> None:
+    """Credit each demo bill's points (TransactionAdd) to its customer in the org's default
+    program. The idempotency key is the bill, so a second run replays and credits nothing."""
+    program = Program.objects.filter(org=org, is_default=True, is_active=True).first()
+    if program is None:
+        return
+    bills = (
+        Transaction.objects.filter(
+            org=org,
+            number__in=_bill_numbers(spec),
+            customer__isnull=False,
+            customer__merged_into__isnull=True,
+        )
+        .select_related("customer", "till")
+        .order_by("number")
+    )
+    for bill in bills:
+        points = int(bill.bill_amount // BILL_AMOUNT_PER_POINT)
+        if points <= 0:
+            continue
+        event = points_allocate(
+            customer=bill.customer,
+            program=program,
+            points=points,
+            event_name="TransactionAdd",
+            actor=bill.till,
+            transaction=bill,
+            idempotency_key=f"demo-earn:{bill.pk}",
+        )
+        counter.record("points credits", not getattr(event, "is_replay", False))

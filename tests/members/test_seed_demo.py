@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+from collections import defaultdict
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -11,7 +13,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from rest_framework.test import APIClient
 
+from ledger.models import EntryType, EventName, LedgerEntry, LedgerEvent, PointsAccount, PointsLot
+from ledger.selectors import ledger_verify
 from loyalty_site.api.authentication import md5_hex, till_check_secret
+from loyalty_site.core.models import Job
 from members import models
 from members.models import MOBILE_VALIDATOR
 
@@ -34,6 +39,11 @@ COUNTED_MODELS = (
     models.UserGroupMembership,
     models.Transaction,
     models.TransactionLineItem,
+    PointsAccount,
+    LedgerEvent,
+    LedgerEntry,
+    PointsLot,
+    Job,
 )
 
 
@@ -150,6 +160,62 @@ def test_seed_demo_transactions_have_consistent_line_items():
 
 
 @pytest.mark.django_db
+def test_seed_demo_opens_every_ledger_and_credits_every_bill():
+    # when the demo is seeded
+    output = _seed()
+
+    # then one back-fill job per org opened every customer's 2 programs x 3 categories at zero
+    jobs = Job.objects.filter(kind="ledger.backfill")
+    assert sorted(jobs.values_list("org__name", "status", "processed", "failed")) == [
+        (name, Job.Status.FINISHED, CUSTOMERS, 0)
+        for name in ("Acme Express", "Acme Retail", "Globex Stores")
+    ]
+    customers = models.Customer.objects.all()
+    assert PointsAccount.objects.filter(customer__isnull=False).count() == 6 * customers.count()
+    openings = LedgerEntry.objects.filter(entry_type=EntryType.OPENING_BALANCE)
+    assert openings.count() == 6 * customers.count()
+    assert set(openings.values_list("points", flat=True)) == {0}
+    backfills = LedgerEvent.objects.filter(event_name=EventName.POINTS_LEDGER_BULK_JOB)
+    assert sorted(backfills.values_list("customer_id", flat=True)) == sorted(
+        customers.values_list("id", flat=True)
+    )
+
+    # and each bill earned 1 point per 10 of its amount in the org's default program
+    earned: dict[int, Decimal] = defaultdict(Decimal)
+    credited = 0
+    for bill in models.Transaction.objects.select_related("customer"):
+        points = Decimal(int(bill.bill_amount // 10))
+        events = list(LedgerEvent.objects.filter(transaction=bill))
+        if not points:
+            assert events == []
+            continue
+        credited += 1
+        (event,) = events
+        assert (event.event_name, event.customer_id, event.net_points) == (
+            EventName.TRANSACTION_ADD,
+            bill.customer_id,
+            points,
+        )
+        assert event.idempotency_key == f"demo-earn:{bill.pk}"
+        (entry,) = event.entries.select_related("account__program")
+        assert entry.account.program.is_default
+        assert (entry.entry_type, entry.points, entry.account.category) == (
+            EntryType.CREDIT,
+            points,
+            models.PointsCategory.REGULAR,
+        )
+        earned[bill.customer_id] += points
+    assert credited > 100
+    for customer_id, points in earned.items():
+        account = PointsAccount.objects.get(
+            customer_id=customer_id, program__is_default=True, category="REGULAR"
+        )
+        assert account.balance == points
+    assert ledger_verify() == []
+    assert f"{3 * CUSTOMERS} customer ledgers, {credited} points credits" in output
+
+
+@pytest.mark.django_db
 def test_seed_demo_twice_changes_nothing():
     # given a seeded database
     _seed()
@@ -181,6 +247,19 @@ def test_seed_demo_adds_only_missing_customers():
         == first
     )
     assert models.ProgramEnrollment.objects.count() == 2 * 3 * (CUSTOMERS + 5)
+    # and the second back-fill opened only the new customers' ledgers
+    assert (
+        list(
+            Job.objects.filter(kind="ledger.backfill")
+            .order_by("id")
+            .values_list("processed", flat=True)
+        )
+        == [CUSTOMERS] * 3 + [5] * 3
+    )
+    assert PointsAccount.objects.filter(customer__isnull=False).count() == 6 * 3 * (CUSTOMERS + 5)
+    assert LedgerEvent.objects.filter(event_name=EventName.POINTS_LEDGER_BULK_JOB).count() == 3 * (
+        CUSTOMERS + 5
+    )
 
 
 @pytest.mark.django_db
