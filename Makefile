@@ -49,5 +49,10 @@ schema: install
 worker: install
 	$(VENV)/bin/celery -A loyalty_site worker -B --loglevel=INFO
 
+# Benchmarks (README: Performance): needs DATABASE_URL on PostgreSQL; with REDIS_URL the jobs run
+# on a real Celery worker. SCALE=small|medium|default, ONLY=name,name to pick scenarios.
+bench: migrate
+	$(PY) -m bench --scale $(SCALE) $(if $(ONLY),--only $(ONLY))
+
 clean:
 	rm -rf $(VENV) db.sqlite3 media staticfiles

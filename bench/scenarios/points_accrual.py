@@ -1,0 +1,217 @@
+"""Batched accrual: credits posted through ledger.services.points_allocate (one TransactionAdd
+credit per call, each its own event, entry and lot), several calls per database transaction,
+from a few threads over disjoint customers. The accounts exist already, so every entry written
+is a credit. Target: 20,000 entries/s.
+
+Reference: the same number of credits written set-wise (events, entries, lots and the balance
+update, one statement each, triggers on) in a transaction that is then rolled back: what the
+rows alone cost on this machine."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from bench.checks import ledger_drift_count
+from bench.context import ScenarioContext
+from bench.data import customers_create, ledger_history_create
+from bench.registry import Scenario, scenario
+from bench.sql import analyze, insert_select
+from ledger.models import EntryType, EventName, LedgerEntry, LedgerEvent, PointsAccount, PointsLot
+from ledger.services import points_allocate
+from members.models import Customer, Program
+
+TARGET_ENTRIES_PER_SECOND = 20_000
+
+
+@scenario
+class PointsAccrual(Scenario):
+    name = "points_accrual"
+    title = "Batched accrual: credits through points_allocate, batches per transaction"
+    order = 40
+    sizes = {
+        "small": {
+            "customers": 500,
+            "credits": 400,
+            "batch_size": 100,
+            "threads": 2,
+            "time_limit_seconds": 20,
+        },
+        "medium": {
+            "customers": 5_000,
+            "credits": 4_000,
+            "batch_size": 200,
+            "threads": 2,
+            "time_limit_seconds": 90,
+        },
+        "default": {
+            "customers": 20_000,
+            "credits": 40_000,
+            "batch_size": 500,
+            "threads": 2,
+            "time_limit_seconds": 120,
+        },
+    }
+
+    def run(self, ctx: ScenarioContext) -> None:
+        sizes = ctx.sizes
+        threads, batch_size = sizes["threads"], sizes["batch_size"]
+        bench = ctx.org("points accrual")
+        with ctx.timed("data"):
+            customers_create(bench, count=sizes["customers"])
+            ledger_history_create(bench, credits_per_customer=0)
+            analyze(Customer, PointsAccount, LedgerEvent, LedgerEntry, PointsLot)
+        customers = list(
+            Customer.objects.filter(org=bench.org).select_related("org").order_by("pk")
+        )
+        program = Program.objects.select_related("org").get(pk=bench.program.pk)
+        run_key = secrets.token_hex(4)
+        deadline = time.monotonic() + float(sizes["time_limit_seconds"])
+        lock = threading.Lock()
+        posted = [0]
+        errors: list[str] = []
+        share = sizes["credits"] // threads
+
+        def worker(index: int) -> None:
+            # Each thread credits its own slice of customers, round robin, in batches.
+            mine = customers[index::threads]
+            done = 0
+            try:
+                while done < share and time.monotonic() < deadline:
+                    count = min(batch_size, share - done)
+                    with transaction.atomic():
+                        for offset in range(done, done + count):
+                            points_allocate(
+                                customer=mine[offset % len(mine)],
+                                program=program,
+                                points=10,
+                                event_name=EventName.TRANSACTION_ADD,
+                                actor=None,
+                                idempotency_key=f"bench-accrual-{run_key}-{index}-{offset}",
+                            )
+                    done += count
+                    with lock:
+                        posted[0] += count
+            except Exception as exc:  # reported as a failed check
+                with lock:
+                    errors.append(f"thread {index}: {type(exc).__name__}: {exc}")
+            finally:
+                connection.close()
+
+        workers = [threading.Thread(target=worker, args=(n,), daemon=True) for n in range(threads)]
+        started = time.perf_counter()
+        for thread in workers:
+            thread.start()
+        for thread in workers:
+            thread.join()
+        seconds = time.perf_counter() - started
+        credits = LedgerEntry.objects.filter(
+            account__org=bench.org, entry_type=EntryType.CREDIT
+        ).count()
+
+        reference_seconds = _setwise_credits_seconds(bench, count=credits or 1)
+        ctx.figure(
+            "credit entries posted",
+            credits / seconds,
+            "entries/s",
+            reference=(credits or 1) / reference_seconds,
+            reference_name="set-wise INSERT of the same credits",
+            target=TARGET_ENTRIES_PER_SECOND,
+            samples=credits,
+            detail=f"{threads} threads, {batch_size} per transaction",
+        )
+        ctx.detail("seconds", round(seconds, 3))
+        if time.monotonic() >= deadline:
+            ctx.note(f"stopped by the {sizes['time_limit_seconds']}s limit at {credits} credits")
+        ctx.check("no errors", not errors, "; ".join(errors[:3]))
+        ctx.check(
+            "every call wrote one credit",
+            credits == posted[0],
+            f"{credits} credit entries for {posted[0]} calls",
+        )
+        drift = ledger_drift_count(org_id=bench.org.pk)
+        ctx.check("ledger invariants hold", drift == 0, f"{drift} accounts drift")
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _setwise_credits_seconds(bench, *, count: int) -> float:
+    """Seconds to write `count` credits set-wise (one event, entry and lot each, spread over
+    the org's accounts, balances updated), rolled back afterwards."""
+    params = {
+        "org": bench.org.pk,
+        "count": count,
+        "marker": f"bench:reference:{secrets.token_hex(4)}",
+        "event": EventName.TRANSACTION_ADD,
+        "credit": EntryType.CREDIT,
+        "now": timezone.now(),
+    }
+    # Credit g goes to account number g mod (accounts): an equality join, so a hash join.
+    params["slots"] = PointsAccount.objects.filter(org=bench.org).count()
+    accounts = (
+        "generate_series(0, %(count)s - 1) g JOIN (SELECT a.id, a.customer_id, a.last_sequence, "
+        "row_number() OVER (ORDER BY a.id) - 1 AS slot FROM ledger_pointsaccount a "
+        "WHERE a.org_id = %(org)s) a ON a.slot = g %% %(slots)s"
+    )
+    started = time.perf_counter()
+    try:
+        with transaction.atomic():
+            insert_select(
+                LedgerEvent,
+                values={
+                    "org": "%(org)s",
+                    "customer": "a.customer_id",
+                    "event_name": "%(event)s",
+                    "occurred_at": "%(now)s",
+                    "net_points": "10",
+                    "reason": "%(marker)s",
+                    "details": "jsonb_build_object('n', g)",
+                },
+                source=accounts,
+                params=params,
+            )
+            insert_select(
+                LedgerEntry,
+                values={
+                    "event": "e.id",
+                    "account": "a.id",
+                    "entry_type": "%(credit)s",
+                    "sequence": "a.last_sequence + 1 + g / %(slots)s",
+                    "points": "10",
+                    "closing_balance": "10 * (1 + g / %(slots)s)",
+                },
+                source=f"{accounts} JOIN ledger_ledgerevent e ON e.org_id = %(org)s "
+                "AND e.reason = %(marker)s AND (e.details->>'n')::bigint = g",
+                params=params,
+            )
+            insert_select(
+                PointsLot,
+                values={
+                    "account": "n.account_id",
+                    "source_entry": "n.id",
+                    "original_points": "n.points",
+                    "remaining_points": "n.points",
+                },
+                source="ledger_ledgerentry n JOIN ledger_ledgerevent e ON e.id = n.event_id "
+                "WHERE e.org_id = %(org)s AND e.reason = %(marker)s",
+                params=params,
+            )
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE ledger_pointsaccount a SET balance = a.balance + t.total, "
+                    "last_sequence = a.last_sequence + t.entries FROM (SELECT n.account_id, "
+                    "sum(n.points) AS total, count(*) AS entries FROM ledger_ledgerentry n "
+                    "JOIN ledger_ledgerevent e ON e.id = n.event_id WHERE e.org_id = %(org)s "
+                    "AND e.reason = %(marker)s GROUP BY n.account_id) t WHERE a.id = t.account_id",
+                    params,
+                )
+            raise _Rollback
+    except _Rollback:
+        pass
+    return time.perf_counter() - started
