@@ -46,7 +46,8 @@ class CouponBulkIssue(Scenario):
         if not uses_worker():
             ctx.note("in-process (no REDIS_URL): one run, no worker processes to compare")
         for number in processes:
-            series = _series(bench, f"Bench bulk offer ({number} workers)")
+            workers = f"{number} worker process{'es' if number > 1 else ''}"
+            series = _series(bench, f"Bench bulk offer ({workers})")
 
             def start(series: CouponSeries = series) -> Job:
                 return coupon_bulk_issue_start(
@@ -56,24 +57,24 @@ class CouponBulkIssue(Scenario):
             run = ctx.run_job(start=start, processes=number)
             job = run.job
             ctx.figure(
-                f"coupons issued, {number} worker process{'es' if number > 1 else ''}",
+                f"coupons issued, {workers}",
                 count / run.seconds,
                 "coupons/s",
                 reference=reference,
                 reference_name="raw COPY of issued coupon rows",
                 samples=count,
             )
-            ctx.detail(f"job seconds, {number} processes", round(run.seconds, 3))
+            ctx.detail(f"job seconds, {workers}", round(run.seconds, 3))
             issued = Coupon.objects.filter(series=series).aggregate(
                 rows=Count("pk"), customers=Count("customer", distinct=True)
             )
             ctx.check(
-                f"job finished without row errors ({number} processes)",
+                f"job finished without row errors ({workers})",
                 job.status == Job.Status.FINISHED and job.failed == 0,
                 f"{job.status}, {job.failed} failed rows, {job.error_message}",
             )
             ctx.check(
-                f"one coupon per customer ({number} processes)",
+                f"one coupon per customer ({workers})",
                 issued["rows"] == issued["customers"] == count,
                 f"{issued['rows']} coupons for {issued['customers']} of {count} customers",
             )
