@@ -1,4 +1,4 @@
-"""Pieces the members APIs share: v1.1 batch handling (§8, §11.2, §11.4) and JSON numbers.
+"""Pieces the members APIs share: v1.1 batch handling (§8, §11.2, §11.4).
 
 A v1.1 batch answers every item on its own: each one is validated, handed to one service call
 and reported with its own `item_status`; one item failing never fails the others. The views
@@ -9,31 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from loyalty_site.api.envelopes import v11_batch_status, v11_item_status
 from loyalty_site.api.exceptions import flatten_validation_errors
 from loyalty_site.core.exceptions import DomainError
-
-
-# JSON numbers ---------------------------------------------------------------------------------
-def json_number(value: Decimal | int | float | None) -> int | float | None:
-    """A whole amount as an int (`230`), otherwise a float (`24000.5`), as the samples print."""
-    if value is None:
-        return None
-    number = Decimal(value)
-    return int(number) if number == number.to_integral_value() else float(number)
-
-
-@extend_schema_field(OpenApiTypes.NUMBER)
-class JsonNumberField(serializers.Field):
-    def to_representation(self, value: Any) -> int | float | None:
-        return json_number(value)
 
 
 # v1.1 batches ---------------------------------------------------------------------------------

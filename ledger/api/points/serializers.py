@@ -18,6 +18,7 @@ from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_fiel
 from rest_framework import serializers
 
 from ledger.models import LedgerEvent, PointsRedemption, PointsRequest
+from loyalty_site.api.fields import JsonNumberField, NameValueListField
 from members.models import Customer, Till, UserGroup, UserGroupMembership
 
 ADJUSTMENT_CATEGORIES = {
@@ -30,14 +31,6 @@ MAX_POINTS = Decimal(10) ** 15
 
 
 # Values ---------------------------------------------------------------------------------------
-def json_number(value: Decimal | int | float | None) -> int | float | None:
-    """A whole amount as an int (`230`), otherwise a float (`10.5`), as the samples print."""
-    if value is None:
-        return None
-    number = Decimal(value)
-    return int(number) if number == number.to_integral_value() else float(number)
-
-
 def points_text(value: Decimal | int | None) -> str:
     """Points as the v1.1 samples print them: `"100"`, `"10.5"`."""
     if value is None:
@@ -85,12 +78,6 @@ def parse_v11_time(value: str, tz: datetime.tzinfo) -> datetime.datetime | None:
     return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, tz)
 
 
-@extend_schema_field(OpenApiTypes.NUMBER)
-class JsonNumberField(serializers.Field):
-    def to_representation(self, value: Any) -> int | float | None:
-        return json_number(value)
-
-
 @extend_schema_field(OpenApiTypes.STR)
 class PointsAmountField(serializers.Field):
     """A points amount sent as a number or a string; kept as text so the ledger decides (801)."""
@@ -122,46 +109,6 @@ class LenientBooleanField(serializers.BooleanField):
         if data in ("", None):
             return False
         return super().to_internal_value(data)
-
-
-@extend_schema_field(
-    {
-        "type": "object",
-        "properties": {
-            "field": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {"name": {"type": "string"}, "value": {}},
-                },
-            }
-        },
-    }
-)
-class PointsNameValueField(serializers.Field):
-    """v1.1 `{"field": [{name, value}]}` (or one object for `field`) as a dict."""
-
-    default_error_messages = {"invalid": 'Use {"field": [{"name": ..., "value": ...}]}.'}
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        if data in (None, "", []):
-            return {}
-        if not isinstance(data, dict):
-            self.fail("invalid")
-        items = data.get("field", [])
-        if isinstance(items, dict):
-            items = [items]
-        if not isinstance(items, list):
-            self.fail("invalid")
-        result: dict[str, Any] = {}
-        for item in items:
-            if not isinstance(item, dict) or not str(item.get("name", "")).strip():
-                self.fail("invalid")
-            value = item.get("value")
-            if value is not None and not isinstance(value, (str, int, float, bool)):
-                self.fail("invalid")
-            result[str(item["name"]).strip()[:100]] = value
-        return result
 
     def to_representation(self, value: dict[str, Any]) -> dict[str, Any]:
         return {"field": [{"name": name, "value": item} for name, item in value.items()]}
@@ -243,7 +190,7 @@ class PointsV11RedeemItemInputSerializer(serializers.Serializer):
     notes = _text(max_length=2000)
     redemption_purpose = _text(max_length=255)
     group_redemption = LenientBooleanField(required=False, default=False)
-    custom_fields = PointsNameValueField(required=False)
+    custom_fields = NameValueListField(required=False, max_name_length=100)
 
 
 class PointsV11RedeemBatchInputSerializer(serializers.Serializer):

@@ -10,12 +10,11 @@ import datetime
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ledger.selectors import ProgramPointsSummary, points_program_summaries
+from loyalty_site.api.fields import JsonNumberField, NameValueListField, json_number
 from loyalty_site.core.exceptions import DomainError
-from members.api.common import JsonNumberField, json_number
 from members.exceptions import CustomerRegistrationError, InvalidIdentifierError
 from members.models import Customer, CustomerSourceProfile, LoyaltyType, ProgramEnrollment, Till
 from members.selectors.customers import customer_profiles_for_source
@@ -458,49 +457,6 @@ def points_summary_representation(
 
 
 # v1.1 --------------------------------------------------------------------------------------
-@extend_schema_field(
-    {
-        "type": "object",
-        "properties": {
-            "field": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {"name": {"type": "string"}, "value": {}},
-                },
-            }
-        },
-    }
-)
-class NameValueListField(serializers.Field):
-    """v1.1 `{"field": [{name, value}]}` (a single object for `field` is accepted too) as a dict."""
-
-    default_error_messages = {"invalid": 'Use {"field": [{"name": ..., "value": ...}]}.'}
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        if data in (None, "", []):
-            return {}
-        if not isinstance(data, dict):
-            self.fail("invalid")
-        items = data.get("field", [])
-        if isinstance(items, dict):
-            items = [items]
-        if not isinstance(items, list):
-            self.fail("invalid")
-        result: dict[str, Any] = {}
-        for item in items:
-            if not isinstance(item, dict) or not str(item.get("name", "")).strip():
-                self.fail("invalid")
-            value = item.get("value")
-            if value is not None and not isinstance(value, (str, int, float, bool)):
-                self.fail("invalid")
-            result[str(item["name"]).strip()] = value
-        return result
-
-    def to_representation(self, value: dict[str, Any]) -> dict[str, Any]:
-        return {"field": [{"name": name, "value": item} for name, item in value.items()]}
-
-
 class CustomerV11BatchInputSerializer(serializers.Serializer):
     """`{"root": {"customer": [...]}}`; each item is validated on its own."""
 

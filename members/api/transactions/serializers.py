@@ -17,7 +17,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from members.api.common import JsonNumberField, json_number
+from loyalty_site.api.fields import JsonNumberField, json_number
 from members.exceptions import TransactionCustomerDetailsMissingError
 from members.models import Customer, Transaction, TransactionLineItem, TransactionType
 from members.selectors.transactions import UserGroupReference
