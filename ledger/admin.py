@@ -34,8 +34,7 @@ from ledger.models import LedgerEntry, LedgerEvent, PointsAccount, PointsLot, Po
 from ledger.services import points_deduct, points_goodwill_credit
 from ledger.services.imports import points_import_job_create
 from loyalty_site.core.exceptions import DomainError
-from members.exceptions import InvalidMobileError
-from members.services.identifiers import normalize_mobile
+from members.selectors.customers import customer_identifier_q
 
 ADJUST_PERMISSION = "ledger.can_adjust_points"
 IMPORT_PERMISSION = "ledger.can_import_points"
@@ -44,21 +43,13 @@ MAX_ID = 2**63 - 1
 
 
 def owner_search_q(term: str, *, prefix: str = "") -> Q:
-    """Exact match on the owner's identifiers: customer mobile (normalised), email, external id
-    or id, or the user group's external id or id."""
-    query = (
-        Q(**{f"{prefix}customer__external_id": term})
-        | Q(**{f"{prefix}customer__email": term.lower()})
-        | Q(**{f"{prefix}user_group__external_id": term})
+    """Exact match on the owner's identifiers: any customer identifier, or the user group's
+    external id or id."""
+    query = customer_identifier_q(term, prefix=f"{prefix}customer__") | Q(
+        **{f"{prefix}user_group__external_id": term}
     )
-    try:
-        query |= Q(**{f"{prefix}customer__mobile": normalize_mobile(term)})
-    except InvalidMobileError:
-        pass
     if term.isdigit() and int(term) <= MAX_ID:
-        query |= Q(**{f"{prefix}customer_id": int(term)}) | Q(
-            **{f"{prefix}user_group_id": int(term)}
-        )
+        query |= Q(**{f"{prefix}user_group_id": int(term)})
     return query
 
 

@@ -14,7 +14,6 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from loyalty_site.core.exceptions import DomainError
 from members.forms import (
     GROUP_INLINE_MEMBER_LIMIT,
     CustomerAdminForm,
@@ -52,20 +51,8 @@ from members.models import (
     UserGroupMembership,
     Zone,
 )
-from members.services.identifiers import normalize_mobile
+from members.selectors.customers import customer_identifier_q
 from members.services.tills import till_oauth_credentials_generate, till_set_password
-
-
-def customer_identifier_q(term: str, *, prefix: str = "") -> Q:
-    """Exact match on any customer identifier: mobile (normalised), email, external id or id."""
-    query = Q(**{f"{prefix}external_id": term}) | Q(**{f"{prefix}email": term.lower()})
-    try:
-        query |= Q(**{f"{prefix}mobile": normalize_mobile(term)})
-    except DomainError:
-        pass
-    if term.isdigit():
-        query |= Q(**{f"{prefix}id": int(term)})
-    return query
 
 
 class OrgOwnedAdmin(admin.ModelAdmin):

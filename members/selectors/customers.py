@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from members.exceptions import (
     CustomerMergedError,
     CustomerNotFoundError,
     CustomerNotInSourceError,
+    InvalidMobileError,
 )
 from members.models import (
     Customer,
@@ -18,7 +19,7 @@ from members.models import (
     Tier,
     UserGroupMembership,
 )
-from members.services.identifiers import identifier_field, normalize_identifier
+from members.services.identifiers import identifier_field, normalize_identifier, normalize_mobile
 
 SOURCE_ALL = "ALL"
 
@@ -126,3 +127,20 @@ def customer_profiles_for_source(
                 + (f" account {account_id}" if account_id else "")
             )
     return profiles
+
+
+MAX_DATABASE_ID = 2**63 - 1
+
+
+def customer_identifier_q(term: str, *, prefix: str = "") -> Q:
+    """Exact match on any customer identifier: mobile (normalised), email, external id or id.
+
+    `prefix` reaches the customer through a relation (e.g. "customer__")."""
+    query = Q(**{f"{prefix}external_id": term}) | Q(**{f"{prefix}email": term.lower()})
+    try:
+        query |= Q(**{f"{prefix}mobile": normalize_mobile(term)})
+    except InvalidMobileError:
+        pass  # not a mobile number: the other identifiers still match
+    if term.isdigit() and int(term) <= MAX_DATABASE_ID:
+        query |= Q(**{f"{prefix}id": int(term)})
+    return query

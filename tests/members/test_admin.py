@@ -269,6 +269,14 @@ def test_customer_search_without_match_finds_nothing(superuser_client, objects):
 
 
 @pytest.mark.django_db
+def test_customer_search_with_a_number_too_big_for_an_id_finds_nothing(superuser_client, objects):
+    response = superuser_client.get(_url(models.Customer, "changelist"), {"q": "9" * 25})
+
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == []
+
+
+@pytest.mark.django_db
 def test_transaction_search_by_number_and_customer_identifier(superuser_client, objects):
     bill = objects[models.Transaction]
     TransactionFactory(org=bill.org)
