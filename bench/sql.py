@@ -92,6 +92,14 @@ def triggers_off() -> Iterator[bool]:
         yield switched
 
 
+@contextlib.contextmanager
+def rolled_back() -> Iterator[None]:
+    """Run the block in a transaction that is always rolled back (reference measurements)."""
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
 def analyze(*models_to_analyze: type[models.Model]) -> None:
     """Refresh planner statistics after a bulk load, as autovacuum would some time later."""
     with connection.cursor() as cursor:

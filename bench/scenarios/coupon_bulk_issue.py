@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime
 import time
 
-from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -16,7 +15,7 @@ from bench.context import ScenarioContext
 from bench.data import BenchOrg, customer_rows, customers_create
 from bench.jobs import uses_worker
 from bench.registry import Scenario, scenario
-from bench.sql import analyze, copy_rows
+from bench.sql import analyze, copy_rows, rolled_back
 from coupons.models import CodeType, Coupon, CouponSeries, ExpiryStrategy
 from coupons.services.bulk import BulkIssueSource, BulkSource, coupon_bulk_issue_start
 from coupons.services.series import coupon_series_create
@@ -96,10 +95,6 @@ def _series(bench: BenchOrg, description: str) -> CouponSeries:
     ).series
 
 
-class _Rollback(Exception):
-    pass
-
-
 def _copy_seconds(bench: BenchOrg, count: int) -> float:
     """Seconds to COPY one issued coupon per customer into the coupons table (foreign keys and
     indexes as any writer pays them), rolled back."""
@@ -111,19 +106,15 @@ def _copy_seconds(bench: BenchOrg, count: int) -> float:
         for number, (customer_id, _) in enumerate(customer_rows(bench))
     ][:count]
     started = time.perf_counter()
-    try:
-        with transaction.atomic():
-            copy_rows(
-                Coupon,
-                fields=["customer", "code", "issued_at", "valid_till"],
-                rows=rows,
-                constants={
-                    "org": bench.org.pk,
-                    "series": series.pk,
-                    "source": Coupon.Source.GENERATED,
-                },
-            )
-            raise _Rollback
-    except _Rollback:
-        pass
+    with rolled_back():
+        copy_rows(
+            Coupon,
+            fields=["customer", "code", "issued_at", "valid_till"],
+            rows=rows,
+            constants={
+                "org": bench.org.pk,
+                "series": series.pk,
+                "source": Coupon.Source.GENERATED,
+            },
+        )
     return time.perf_counter() - started

@@ -20,7 +20,7 @@ from bench.checks import ledger_drift_count
 from bench.context import ScenarioContext
 from bench.data import customers_create, ledger_history_create
 from bench.registry import Scenario, scenario
-from bench.sql import analyze, insert_select
+from bench.sql import analyze, insert_select, rolled_back
 from ledger.models import EntryType, EventName, LedgerEntry, LedgerEvent, PointsAccount, PointsLot
 from ledger.services import points_allocate
 from members.models import Customer, Program
@@ -137,10 +137,6 @@ class PointsAccrual(Scenario):
         ctx.check("ledger invariants hold", drift == 0, f"{drift} accounts drift")
 
 
-class _Rollback(Exception):
-    pass
-
-
 def _setwise_credits_seconds(bench, *, count: int) -> float:
     """Seconds to write `count` credits set-wise (one event, entry and lot each, spread over
     the org's accounts, balances updated), rolled back afterwards."""
@@ -160,58 +156,54 @@ def _setwise_credits_seconds(bench, *, count: int) -> float:
         "WHERE a.org_id = %(org)s) a ON a.slot = g %% %(slots)s"
     )
     started = time.perf_counter()
-    try:
-        with transaction.atomic():
-            insert_select(
-                LedgerEvent,
-                values={
-                    "org": "%(org)s",
-                    "customer": "a.customer_id",
-                    "event_name": "%(event)s",
-                    "occurred_at": "%(now)s",
-                    "net_points": "10",
-                    "reason": "%(marker)s",
-                    "details": "jsonb_build_object('n', g)",
-                },
-                source=accounts,
-                params=params,
+    with rolled_back():
+        insert_select(
+            LedgerEvent,
+            values={
+                "org": "%(org)s",
+                "customer": "a.customer_id",
+                "event_name": "%(event)s",
+                "occurred_at": "%(now)s",
+                "net_points": "10",
+                "reason": "%(marker)s",
+                "details": "jsonb_build_object('n', g)",
+            },
+            source=accounts,
+            params=params,
+        )
+        insert_select(
+            LedgerEntry,
+            values={
+                "event": "e.id",
+                "account": "a.id",
+                "entry_type": "%(credit)s",
+                "sequence": "a.last_sequence + 1 + g / %(slots)s",
+                "points": "10",
+                "closing_balance": "10 * (1 + g / %(slots)s)",
+            },
+            source=f"{accounts} JOIN ledger_ledgerevent e ON e.org_id = %(org)s "
+            "AND e.reason = %(marker)s AND (e.details->>'n')::bigint = g",
+            params=params,
+        )
+        insert_select(
+            PointsLot,
+            values={
+                "account": "n.account_id",
+                "source_entry": "n.id",
+                "original_points": "n.points",
+                "remaining_points": "n.points",
+            },
+            source="ledger_ledgerentry n JOIN ledger_ledgerevent e ON e.id = n.event_id "
+            "WHERE e.org_id = %(org)s AND e.reason = %(marker)s",
+            params=params,
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE ledger_pointsaccount a SET balance = a.balance + t.total, "
+                "last_sequence = a.last_sequence + t.entries FROM (SELECT n.account_id, "
+                "sum(n.points) AS total, count(*) AS entries FROM ledger_ledgerentry n "
+                "JOIN ledger_ledgerevent e ON e.id = n.event_id WHERE e.org_id = %(org)s "
+                "AND e.reason = %(marker)s GROUP BY n.account_id) t WHERE a.id = t.account_id",
+                params,
             )
-            insert_select(
-                LedgerEntry,
-                values={
-                    "event": "e.id",
-                    "account": "a.id",
-                    "entry_type": "%(credit)s",
-                    "sequence": "a.last_sequence + 1 + g / %(slots)s",
-                    "points": "10",
-                    "closing_balance": "10 * (1 + g / %(slots)s)",
-                },
-                source=f"{accounts} JOIN ledger_ledgerevent e ON e.org_id = %(org)s "
-                "AND e.reason = %(marker)s AND (e.details->>'n')::bigint = g",
-                params=params,
-            )
-            insert_select(
-                PointsLot,
-                values={
-                    "account": "n.account_id",
-                    "source_entry": "n.id",
-                    "original_points": "n.points",
-                    "remaining_points": "n.points",
-                },
-                source="ledger_ledgerentry n JOIN ledger_ledgerevent e ON e.id = n.event_id "
-                "WHERE e.org_id = %(org)s AND e.reason = %(marker)s",
-                params=params,
-            )
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "UPDATE ledger_pointsaccount a SET balance = a.balance + t.total, "
-                    "last_sequence = a.last_sequence + t.entries FROM (SELECT n.account_id, "
-                    "sum(n.points) AS total, count(*) AS entries FROM ledger_ledgerentry n "
-                    "JOIN ledger_ledgerevent e ON e.id = n.event_id WHERE e.org_id = %(org)s "
-                    "AND e.reason = %(marker)s GROUP BY n.account_id) t WHERE a.id = t.account_id",
-                    params,
-                )
-            raise _Rollback
-    except _Rollback:
-        pass
     return time.perf_counter() - started
