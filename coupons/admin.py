@@ -34,6 +34,7 @@ from coupons.models import (
     CouponSeries,
     CouponUpload,
 )
+from coupons.selectors import series_redeemed_total, with_redemption_totals
 from coupons.services.bulk import coupon_bulk_issue_start
 from coupons.services.codes import (
     ALPHANUMERIC_ALPHABET,
@@ -98,7 +99,7 @@ class CouponSeriesAdmin(admin.ModelAdmin):
         "code_capacity",
         "random_fixed_part",
         "num_issued",
-        "num_redeemed",
+        "redeemed",
         "num_codes",
         "num_uploaded_total",
         "num_uploaded_non_issued",
@@ -207,13 +208,20 @@ class CouponSeriesAdmin(admin.ModelAdmin):
             {
                 "fields": (
                     "series_code",
-                    ("num_issued", "num_redeemed", "latest_issued_at"),
+                    ("num_issued", "redeemed", "latest_issued_at"),
                     ("num_codes", "num_uploaded_total", "num_uploaded_non_issued"),
                     "issual_limit_notified_at",
                 ),
             },
         ),
     )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CouponSeries]:
+        return with_redemption_totals(super().get_queryset(request))
+
+    @admin.display(description="redeemed")
+    def redeemed(self, series: CouponSeries) -> int:
+        return series_redeemed_total(series)
 
     def get_readonly_fields(self, request: HttpRequest, obj: CouponSeries | None = None):
         fields = list(super().get_readonly_fields(request, obj))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -207,7 +208,8 @@ class CouponSeries(BaseModel):
 
     # Counters --------------------------------------------------------------------------------
     num_issued = models.PositiveBigIntegerField(default=0, editable=False)
-    num_redeemed = models.PositiveBigIntegerField(default=0, editable=False)
+    # Redemptions are counted in CouponRedemptionCounter shards (a hot offer never serialises on
+    # this row); coupons.selectors.series_redemption_totals sums them.
     num_codes = models.PositiveBigIntegerField(default=0, editable=False)
     num_uploaded_total = models.PositiveBigIntegerField(default=0, editable=False)
     num_uploaded_non_issued = models.PositiveBigIntegerField(default=0, editable=False)
@@ -326,9 +328,12 @@ class Coupon(BaseModel):
     issue_job_row = models.PositiveBigIntegerField(null=True, blank=True)
     # Where an issual came from, as the v2 bulk issue sends it (source, sourceType, notes, ...).
     issue_metadata = models.JSONField(default=dict, blank=True)
-    # Maintained by the redemption and revocation services.
+    # Maintained by the redemption and revocation services: active (not reversed) redemptions.
     redemption_count = models.PositiveIntegerField(default=0)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    revocation = models.ForeignKey(
+        "CouponRevocation", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["series", "id"]
@@ -535,3 +540,191 @@ class CouponIssueChunk(BaseModel):
 
     def __str__(self) -> str:
         return f"chunk {self.sequence} [{self.start_id}..{self.end_id}] of job {self.job_id}"
+
+
+class CouponRedemption(BaseModel):
+    """One redemption of a coupon on a bill. Reversal (a returned bill, v2 reactivate) keeps the
+    row and marks it inactive: `is_active` false is the contract's `isReversed`."""
+
+    org = models.ForeignKey("members.Org", on_delete=models.CASCADE, related_name="+")
+    coupon = models.ForeignKey(Coupon, on_delete=models.CASCADE, related_name="redemptions")
+    series = models.ForeignKey(
+        CouponSeries, on_delete=models.CASCADE, related_name="redemptions", db_index=False
+    )
+    customer = models.ForeignKey(
+        "members.Customer",
+        on_delete=models.PROTECT,
+        related_name="coupon_redemptions",
+        db_index=False,
+    )
+    till = models.ForeignKey(
+        "members.Till", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    store = models.ForeignKey(
+        "members.Store", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    transaction_number = models.CharField(max_length=100, blank=True, default="")
+    transaction = models.ForeignKey(
+        "members.Transaction",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="coupon_redemptions",
+    )
+    bill_amount = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    # The coupon's value at the till, in the store's currency (coupon_value_for_store).
+    coupon_value = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    currency = models.CharField(max_length=3, blank=True, default="")
+    redeemed_at = models.DateTimeField()
+    custom_fields = models.JSONField(default=dict, blank=True)
+    # The series counter shard this redemption was counted in (given back on reversal).
+    counter_shard = models.PositiveSmallIntegerField()
+    is_active = models.BooleanField(default=True)
+    last_status_change_on = models.DateTimeField()
+    reversed_by_transaction = models.ForeignKey(
+        "members.Transaction", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    idempotency_key = models.CharField(max_length=128, null=True, blank=True)
+
+    class Meta:
+        ordering = ["-redeemed_at", "-id"]
+        constraints = [
+            # A retry of the same redemption (same code and bill) finds the first one.
+            models.UniqueConstraint(
+                fields=["coupon", "transaction_number"],
+                condition=Q(is_active=True) & ~Q(transaction_number=""),
+                name="coupons_couponredemption_once_per_bill",
+            ),
+            models.UniqueConstraint(
+                fields=["org", "idempotency_key", "coupon"],
+                condition=Q(idempotency_key__isnull=False),
+                name="coupons_couponredemption_idempotency_key_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["series", "customer", "redeemed_at"], name="coupons_red_series_cust"
+            ),
+            models.Index(fields=["customer", "redeemed_at"], name="coupons_red_customer"),
+            models.Index(fields=["series", "redeemed_at"], name="coupons_red_series"),
+        ]
+
+    def __str__(self) -> str:
+        return f"redemption {self.pk} of {self.coupon_id}"
+
+
+class CouponRedemptionCounter(models.Model):
+    """One shard of an offer's redemption count. With a total limit, the limit is split into the
+    shards' quotas (they always add up to the limit), a redemption takes one unit from a shard
+    with `UPDATE ... WHERE used < quota`, trying the next shard when one is full, so the limit is
+    exact while concurrent redemptions rarely wait on the same row."""
+
+    series = models.ForeignKey(
+        CouponSeries, on_delete=models.CASCADE, related_name="redemption_counters"
+    )
+    shard = models.PositiveSmallIntegerField()
+    used = models.PositiveBigIntegerField(default=0)
+    quota = models.PositiveBigIntegerField(null=True, blank=True, help_text="Empty: no limit.")
+    latest_redeemed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["series", "shard"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["series", "shard"], name="coupons_couponredemptioncounter_shard_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(quota__isnull=True) | Q(used__lte=F("quota")),
+                name="coupons_couponredemptioncounter_within_quota",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"series {self.series_id} shard {self.shard}: {self.used}/{self.quota}"
+
+
+class CouponCustomerUsage(models.Model):
+    """A customer's active redemptions of an offer, the row per-customer caps and the gap between
+    redemptions lock, so concurrent redemptions by one customer are decided one at a time."""
+
+    series = models.ForeignKey(CouponSeries, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey("members.Customer", on_delete=models.CASCADE, related_name="+")
+    redemptions = models.PositiveIntegerField(default=0)
+    last_redeemed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["series", "customer"], name="coupons_couponcustomerusage_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} on {self.series_id}: {self.redemptions}"
+
+
+class CouponRevocation(BaseModel):
+    """One revoke (audit): who, when, how, and how many coupons it revoked."""
+
+    class Mode(models.TextChoices):
+        ALL_UNREDEEMED = "ALL_UNREDEEMED", "All unredeemed coupons (issued and unissued)"
+        UNISSUED = "UNISSUED", "Only unissued coupons"
+        CUSTOMERS = "CUSTOMERS", "For specific customers"
+        CODES = "CODES", "Specific coupon codes"
+
+    org = models.ForeignKey("members.Org", on_delete=models.CASCADE, related_name="+")
+    series = models.ForeignKey(CouponSeries, on_delete=models.CASCADE, related_name="revocations")
+    mode = models.CharField(max_length=16, choices=Mode.choices)
+    revoked_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    revoked_by_till = models.ForeignKey(
+        "members.Till", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_count = models.PositiveIntegerField(default=0)
+    customers_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_mode_display()}: {self.revoked_count} revoked"
+
+
+class CouponReminderDelivery(BaseModel):
+    """One expiry reminder sent (or tried) for one coupon: the job's once-per-coupon record, and
+    what member care sees."""
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Sending"
+        SENT = "SENT", "Sent"
+        FAILED = "FAILED", "Failed"
+        SKIPPED = "SKIPPED", "Skipped (no contact)"
+
+    reminder = models.ForeignKey(
+        CouponExpiryReminder, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    coupon = models.ForeignKey(Coupon, on_delete=models.CASCADE, related_name="reminder_deliveries")
+    channel = models.CharField(max_length=8, choices=ReminderChannel.choices)
+    recipient = models.CharField(max_length=254, blank=True, default="")
+    message = models.TextField(blank=True, default="")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    error = models.TextField(blank=True, default="")
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reminder", "coupon"], name="coupons_couponreminderdelivery_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} reminder for {self.coupon_id}: {self.status}"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Max, OuterRef, Prefetch, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from coupons.exceptions import (
     CouponCodeNotFoundError,
@@ -17,6 +18,7 @@ from coupons.models import (
     Coupon,
     CouponAudience,
     CouponExpiryReminder,
+    CouponRedemptionCounter,
     CouponSeries,
     CouponUpload,
 )
@@ -41,10 +43,34 @@ CARD_IDENTIFIER_NAMES = frozenset({"card_number", "card_external_id", "cardnumbe
 MAX_DATABASE_ID = 2**63 - 1
 
 
+def with_redemption_totals(queryset: QuerySet[CouponSeries]) -> QuerySet[CouponSeries]:
+    """Annotate each offer with `redeemed_total` and `latest_redeemed_at` (its counter shards)."""
+    shards = CouponRedemptionCounter.objects.filter(series=OuterRef("pk")).values("series")
+    return queryset.annotate(
+        redeemed_total=Coalesce(Subquery(shards.annotate(total=Sum("used")).values("total")), 0),
+        latest_redeemed_at=Subquery(
+            shards.annotate(latest=Max("latest_redeemed_at")).values("latest")
+        ),
+    )
+
+
+def series_redeemed_total(series: CouponSeries) -> int:
+    """Active redemptions of an offer (the annotation when the row came with it)."""
+    total = getattr(series, "redeemed_total", None)
+    if total is None:
+        total = (
+            CouponRedemptionCounter.objects.filter(series=series).aggregate(total=Sum("used"))[
+                "total"
+            ]
+            or 0
+        )
+    return int(total)
+
+
 def coupon_series_queryset(*, org_ids: Iterable[int]) -> QuerySet[CouponSeries]:
     """Offers of the given orgs with what the series API shows prefetched."""
     audiences = CouponAudience.objects.annotate(customer_count=Count("members")).order_by("id")
-    return (
+    return with_redemption_totals(
         CouponSeries.objects.filter(org_id__in=list(org_ids))
         .select_related("org")
         .prefetch_related(

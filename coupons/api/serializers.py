@@ -27,6 +27,7 @@ from coupons.models import (
     RedemptionEntityType,
     ReminderChannel,
 )
+from coupons.selectors import series_redeemed_total
 from coupons.services.series import ReminderSpec
 
 MAX_SAFE_INTEGER = 9007199254740991  # the contract's "no maximum bill amount"
@@ -393,7 +394,7 @@ def series_representation(series: CouponSeries) -> dict[str, Any]:
         "isValidWithDiscountedItem": series.is_valid_with_discounted_item,
         "createdBy": series.created_by_till_id or -1,
         "numIssued": series.num_issued,
-        "numRedeemed": series.num_redeemed,
+        "numRedeemed": series_redeemed_total(series),
         "createdOn": iso_utc(series.created_at),
         "lastUsed": iso_utc(series.updated_at),
         "seriesCode": series.series_code,
@@ -452,7 +453,7 @@ def series_representation(series: CouponSeries) -> dict[str, Any]:
         ),
         "numTotal": series.num_codes,
         "latestIssualTime": epoch_ms(series.latest_issued_at),
-        "latestRedemptionTime": 0,
+        "latestRedemptionTime": epoch_ms(getattr(series, "latest_redeemed_at", None)),
         "resendMessageEnabled": series.is_resend_enabled,
         "redemptionPerCouponMaxLimit": _limit(series.redemption_per_coupon_max_limit),
         "seriesType": "UNDEFINED",

@@ -85,3 +85,15 @@ class JobRowError(models.Model):
 
     def __str__(self) -> str:
         return f"row {self.row_number}: {self.code} {self.message}"
+
+
+class ThrottleCounter(models.Model):
+    """A fixed-window counter (failed coupon validations per till, per customer...) for when
+    there is no Redis: `key` names the subject and the window, an upsert counts atomically."""
+
+    key = models.CharField(max_length=200, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"
