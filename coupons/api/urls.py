@@ -1,7 +1,7 @@
 """Coupon routes at the contract's paths: series (§2), issue and resend (§1.1, §1.2, §2.2) and
 the upload v1 API (§3)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from coupons.api.issue_views import (
     CouponV2BulkIssueApi,
@@ -48,4 +48,6 @@ urlpatterns = [
         CouponUploadErrorFileApi.as_view(),
         name="coupon-upload-error-file",
     ),
+    path("", include("coupons.api.read_urls")),
+    path("", include("coupons.api.redeem_urls")),
 ]
