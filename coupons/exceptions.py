@@ -160,3 +160,166 @@ class CouponUploadNotFoundError(NotFoundError):
 class CouponBulkIssueInvalidError(DomainError):
     code = 400
     message = "Invalid bulk issue"
+
+
+# Redemption rules (CONTRACT.md §1.7). "Is redeemable" reports every rule that fails; a redeem
+# refuses with the first. 741, 734, 737 and 751 are this implementation's, for cases the contract
+# names no code for (docs/API.md).
+class CouponRedemptionRuleError(DomainError):
+    """Base of the redemption rules; `failures` holds every failed rule of the request."""
+
+    code = 709
+    message = "Unable to redeem the coupon"
+
+    def __init__(self, message: str | None = None, **kwargs) -> None:
+        self.failures: list[DomainError] = kwargs.pop("failures", [])
+        self.coupon_code: str = kwargs.pop("coupon_code", "")
+        super().__init__(message, **kwargs)
+
+
+class CouponNotRedeemableError(CouponRedemptionRuleError):
+    code = 706
+    message = "Cannot redeem same voucher multiple times"
+
+
+class CouponNotRedeemableByCustomerError(CouponRedemptionRuleError):
+    """New customers only: the customer registered outside the offer's registration window."""
+
+    code = 710
+    message = "Coupon is not redeemable by this customer"
+
+
+class CouponCodeNotValidError(CouponRedemptionRuleError):
+    code = 702
+    message = "Invalid coupon code"
+
+
+class CouponNotIssuedToRedeemerError(CouponRedemptionRuleError):
+    code = 703
+    message = "Coupon not issued to this customer"
+
+
+class CouponAlreadyRedeemedRuleError(CouponRedemptionRuleError):
+    code = 711
+    message = "Coupon already redeemed"
+
+
+class CouponSeriesEndedRuleError(CouponRedemptionRuleError):
+    code = 712
+    message = "Coupon series has expired"
+
+
+class CouponExpiredRuleError(CouponRedemptionRuleError):
+    code = 713
+    message = "Coupon has expired"
+
+
+class OfferRedemptionLimitReachedError(CouponRedemptionRuleError):
+    code = 714
+    message = "Maximum redemptions of the offer reached"
+
+
+class CouponRepeatedInRequestError(CouponRedemptionRuleError):
+    code = 716
+    message = "Same coupon given more than once"
+
+
+class CouponNewCustomerTransactionsError(CouponRedemptionRuleError):
+    """New customers only: the customer has more transactions than the offer allows."""
+
+    code = 723
+    message = "Coupon is not usable by this customer"
+
+
+class CustomerRedemptionLimitReachedError(CouponRedemptionRuleError):
+    code = 728
+    message = "Maximum redemptions by the customer reached"
+
+
+class RedemptionNotStartedError(CouponRedemptionRuleError):
+    code = 729
+    message = "Invalid redemption date range: redemption has not started"
+
+
+class CouponBillAmountError(CouponRedemptionRuleError):
+    code = 733
+    message = "Invalid transaction amount for this coupon"
+
+
+class CouponRedemptionStoreError(CouponRedemptionRuleError):
+    code = 735
+    message = "Coupon is not redeemable at this store"
+
+
+class CodeRedemptionLimitReachedError(CouponRedemptionRuleError):
+    code = 736
+    message = "Maximum redemptions of the coupon code reached"
+
+
+class RedemptionGapNotMetError(CouponRedemptionRuleError):
+    code = 738
+    message = "Wait before redeeming again"
+
+
+class RedemptionTimeNotAllowedError(CouponRedemptionRuleError):
+    code = 739
+    message = "Invalid redemption date: not on the offer's days or hours"
+
+
+class MutuallyExclusiveCouponError(CouponRedemptionRuleError):
+    code = 741
+    message = "Coupon cannot be redeemed on the same bill as a coupon of an exclusive offer"
+
+
+class CouponRevokedRuleError(CouponRedemptionRuleError):
+    code = 749
+    message = "Coupon has been revoked"
+
+
+# Redemption requests, reversal, revoke ------------------------------------------------------
+class CouponRedemptionNotFoundError(NotFoundError):
+    code = 734
+    message = "Redemption not found"
+
+
+class RedemptionAlreadyReversedError(DomainError):
+    code = 737
+    message = "The redemption is already reversed"
+
+
+class CouponRedemptionReplayMismatchError(ConflictError):
+    code = 751
+    message = "The coupon was already redeemed on this bill with different details"
+
+
+class CouponValidationThrottledError(DomainError):
+    """Too many failed coupon validations from the till or for the customer."""
+
+    code = 429
+    http_status = 429
+    message = "Too many failed coupon validations; try again later"
+
+
+class RevokeTargetMissingError(DomainError):
+    code = 756
+    message = "CouponCode/s or customer info is mandatory"
+
+
+class RevokeTooManyError(DomainError):
+    code = 757
+    message = "Too many coupons to revoke in one request"
+
+
+class RevokeCouponNotFoundError(NotFoundError):
+    code = 682
+    message = "Coupon not found"
+
+
+class RevokeRedeemedCouponError(DomainError):
+    code = 405
+    message = "Coupon already redeemed"
+
+
+class RevokeGenericCouponError(DomainError):
+    code = 108
+    message = "Common (GENERIC) codes cannot be revoked one by one"

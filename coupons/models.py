@@ -339,8 +339,10 @@ class Coupon(BaseModel):
         ordering = ["series", "id"]
         constraints = [
             models.UniqueConstraint(
+                # A revoked code may be uploaded again for another customer (the seed's
+                # "transfer": revoke, then upload); the revoked row stays as history.
                 fields=["org", "code"],
-                condition=Q(is_common=False),
+                condition=Q(is_common=False, revoked_at__isnull=True),
                 name="coupons_coupon_code_unique_per_org",
             ),
             models.UniqueConstraint(
@@ -644,13 +646,12 @@ class CouponRedemptionCounter(models.Model):
 
 
 class CouponCustomerUsage(models.Model):
-    """A customer's active redemptions of an offer, the row per-customer caps and the gap between
-    redemptions lock, so concurrent redemptions by one customer are decided one at a time."""
+    """The row a redemption locks when its offer has rules about the customer's own earlier
+    redemptions (per-customer cap, gap, same code again): concurrent redemptions by one customer
+    of one offer are then decided one at a time, each counting the committed redemptions."""
 
     series = models.ForeignKey(CouponSeries, on_delete=models.CASCADE, related_name="+")
     customer = models.ForeignKey("members.Customer", on_delete=models.CASCADE, related_name="+")
-    redemptions = models.PositiveIntegerField(default=0)
-    last_redeemed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -660,7 +661,7 @@ class CouponCustomerUsage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.customer_id} on {self.series_id}: {self.redemptions}"
+        return f"{self.customer_id} on {self.series_id}"
 
 
 class CouponRevocation(BaseModel):

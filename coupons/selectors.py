@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import Count, Max, OuterRef, Prefetch, QuerySet, Subquery, Sum
+from django.db.models import Count, F, Max, OuterRef, Prefetch, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from coupons.exceptions import (
@@ -117,7 +117,10 @@ def coupon_get_by_code(
     ).select_related("series", "series__org", "customer")
     if customer_id is not None:
         coupons = coupons.filter(customer_id=customer_id)
-    coupon = coupons.order_by("is_common", "-issued_at").first()
+    # A revoked code may have been uploaded again for someone else: the live row first.
+    coupon = coupons.order_by(
+        F("revoked_at").asc(nulls_first=True), "is_common", "-issued_at"
+    ).first()
     if coupon is None:
         raise CouponCodeNotFoundError(f"Coupon code {code} does not exist")
     return coupon

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from coupons.services import bulk
+from coupons.services.reminders import coupon_expiry_reminders_send
 from loyalty_site.core.jobs import TRANSIENT_ERRORS
 
 
@@ -20,3 +21,9 @@ def coupon_issue_chunk_task(job_id: int, chunk_id: int) -> str:
     """Issue one chunk of a bulk issue job; a no-op when it is done or another worker has it."""
     chunk = bulk.coupon_issue_chunk_run(job_id=job_id, chunk_id=chunk_id)
     return "done" if chunk is not None else "skipped"
+
+
+@shared_task(name="coupons.tasks.coupon_expiry_reminders_send_task")
+def coupon_expiry_reminders_send_task() -> dict[str, int]:
+    """Send the expiry reminders due now (beat, every 15 minutes); safe to run twice."""
+    return coupon_expiry_reminders_send().as_dict()

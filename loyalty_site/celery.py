@@ -19,6 +19,10 @@ app.conf.beat_schedule = {
     },
     # Hourly, so each org's expiry run starts within an hour of its local midnight; one job per org
     # and local day (ledger.services.schedule).
+    "core-throttle-counters-purge": {
+        "task": "loyalty_site.core.tasks.throttle_counters_purge_task",
+        "schedule": crontab(minute=50),
+    },
     "ledger-points-expiry": {
         "task": "ledger.tasks.points_expiry_jobs_create_task",
         "schedule": crontab(minute=5),
@@ -26,5 +30,10 @@ app.conf.beat_schedule = {
     "ledger-promised-maturity": {
         "task": "ledger.tasks.promised_maturity_jobs_create_task",
         "schedule": crontab(minute=35),
+    },
+    # Every 15 minutes, so a reminder goes out within 15 minutes of its local send time.
+    "coupons-expiry-reminders": {
+        "task": "coupons.tasks.coupon_expiry_reminders_send_task",
+        "schedule": crontab(minute="*/15"),
     },
 }

@@ -315,13 +315,53 @@ class CouponSeriesCreateInputSerializer(serializers.Serializer):
     CouponSeriesV2 = CouponSeriesInputSerializer()
 
 
+ORG_ENTITY_FILTER_TYPES = [
+    RedemptionEntityType.STORE,
+    RedemptionEntityType.ZONE,
+    RedemptionEntityType.CONCEPT,
+]
+
+
 class CouponSeriesListInputSerializer(serializers.Serializer):
+    """`ids`, or one `orgEntityType` with `orgEntityIds` (the seed's "Coupon APIs"), or both."""
+
     ids = serializers.ListField(
         child=serializers.IntegerField(min_value=1),
-        min_length=1,
+        required=False,
         max_length=100,
         help_text="Series ids, repeated: ?ids=1&ids=2 (at most 100).",
     )
+    orgEntityType = serializers.ListField(
+        child=serializers.ChoiceField(choices=ORG_ENTITY_FILTER_TYPES),
+        required=False,
+        help_text="STORE, ZONE or CONCEPT: one type per request.",
+    )
+    orgEntityIds = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        max_length=100,
+        help_text="Ids of that type (at most 100); unknown ids match nothing.",
+    )
+
+    def validate_orgEntityType(self, value: list[str]) -> list[str]:
+        types = list(dict.fromkeys(value))
+        if len(types) > 1:
+            raise serializers.ValidationError(
+                "Filter by one orgEntityType per request (STORE, ZONE or CONCEPT)"
+            )
+        return types
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        has_type = bool(attrs.get("orgEntityType"))
+        has_ids = bool(attrs.get("orgEntityIds"))
+        if has_type != has_ids:
+            missing = "orgEntityIds" if has_type else "orgEntityType"
+            raise serializers.ValidationError({missing: ["Give orgEntityType with orgEntityIds"]})
+        if not attrs.get("ids") and not has_type:
+            raise serializers.ValidationError(
+                {"ids": ["Give ids, or orgEntityType with orgEntityIds"]}
+            )
+        return attrs
 
 
 # Output -------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from coupons.api.serializers import (
+    ORG_ENTITY_FILTER_TYPES,
     REQUIRED_ON_UPDATE,
     CouponSeriesCreateInputSerializer,
     CouponSeriesInputSerializer,
@@ -25,6 +26,8 @@ from coupons.api.serializers import (
     CouponSeriesOutputSerializer,
 )
 from coupons.exceptions import CouponSeriesInvalidError, CouponSeriesNotFoundError
+from coupons.models import CouponSeries
+from coupons.read_selectors import series_ids_for_org_entities
 from coupons.selectors import coupon_series_get, coupon_series_list
 from coupons.services.series import coupon_series_create, coupon_series_update
 from loyalty_site.api.envelopes import Envelope
@@ -90,7 +93,8 @@ def _warnings(messages: list[str]) -> list[dict[str, Any]]:
 
 
 class CouponSeriesApi(BaseApi):
-    """`/v2/coupon/series`: POST creates a series, GET reads series by id."""
+    """`/v2/coupon/series`: POST creates a series, GET reads series by id or by
+    redemption place."""
 
     envelope = Envelope.V2
 
@@ -120,31 +124,60 @@ class CouponSeriesApi(BaseApi):
 
     @extend_schema(
         tags=TAGS,
-        summary="Get coupon series by id",
+        summary="Get coupon series by id or by redemption place",
         description=(
-            "`ids` repeated (`?ids=1&ids=2`) or comma separated, at most 100. Answers "
-            "`entity` (the series found, in the order asked) and a warning (707) per id not "
-            "found in the caller's scope; none found at all is 404 with 707."
+            "`ids` repeated (`?ids=1&ids=2`) or comma separated, at most 100: answers `entity` "
+            "(the series found, in the order asked) and a warning (707) per id not found in the "
+            "caller's scope; none found at all is 404 with 707. Or `orgEntityType` (STORE, ZONE "
+            "or CONCEPT, one per request) with `orgEntityIds`: the series tagged to those "
+            "places exactly (a zone does not match series tagged to its stores), newest first; "
+            "unknown ids match nothing (an empty `entity`, not an error). With both, the "
+            "series among `ids` tagged to the places. Bad parameters: 400 with 799."
         ),
         parameters=[
             OpenApiParameter(
-                "ids", OpenApiTypes.INT, OpenApiParameter.QUERY, many=True, required=True
+                "ids", OpenApiTypes.INT, OpenApiParameter.QUERY, many=True, required=False
+            ),
+            OpenApiParameter(
+                "orgEntityType",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                required=False,
+                enum=ORG_ENTITY_FILTER_TYPES,
+            ),
+            OpenApiParameter(
+                "orgEntityIds", OpenApiTypes.INT, OpenApiParameter.QUERY, many=True, required=False
             ),
             *SCOPE_PARAMETERS,
         ],
         responses={200: CouponSeriesListOutputSerializer},
     )
     def get(self, request: Request) -> Response:
-        raw = [
-            part.strip()
-            for value in request.query_params.getlist("ids")
-            for part in value.split(",")
-            if part.strip()
-        ]
-        params = CouponSeriesListInputSerializer(data={"ids": raw})
+        params = CouponSeriesListInputSerializer(
+            data={
+                name: [
+                    value.upper() if name == "orgEntityType" else value
+                    for value in _query_list(request, name)
+                ]
+                for name in ("ids", "orgEntityType", "orgEntityIds")
+                if _query_list(request, name)
+            }
+        )
         if not params.is_valid():
             _raise_invalid(params)
-        ids = params.validated_data["ids"]
+        ids = params.validated_data.get("ids", [])
+        entity_types = params.validated_data.get("orgEntityType")
+        if entity_types:
+            tagged = series_ids_for_org_entities(
+                org_ids=self.scope.org_ids,
+                entity_type=entity_types[0],
+                entity_ids=params.validated_data["orgEntityIds"],
+            )
+            if ids:
+                asked = set(ids)
+                tagged = [pk for pk in tagged if pk in asked]
+            found = coupon_series_list(org_ids=self.scope.org_ids, ids=tagged)
+            return Response({"entity": _entity(found), "warnings": []})
         found = coupon_series_list(org_ids=self.scope.org_ids, ids=ids)
         if not found:
             raise CouponSeriesNotFoundError(f"Coupon series {', '.join(map(str, ids))} not found")
@@ -154,10 +187,24 @@ class CouponSeriesApi(BaseApi):
             for pk in dict.fromkeys(ids)
             if pk not in found_ids
         ]
-        entity = [CouponSeriesOutputSerializer((series, [])).data for series in found]
-        for item in entity:
-            item.pop("warnings", None)
-        return Response({"entity": entity, "warnings": warnings})
+        return Response({"entity": _entity(found), "warnings": warnings})
+
+
+def _query_list(request: Request, name: str) -> list[str]:
+    """A query parameter repeated and/or comma separated."""
+    return [
+        part.strip()
+        for value in request.query_params.getlist(name)
+        for part in value.split(",")
+        if part.strip()
+    ]
+
+
+def _entity(found: list[CouponSeries]) -> list[dict[str, Any]]:
+    entity = [CouponSeriesOutputSerializer((series, [])).data for series in found]
+    for item in entity:
+        item.pop("warnings", None)
+    return entity
 
 
 class CouponSeriesUpdateApi(BaseApi):

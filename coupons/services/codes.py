@@ -337,7 +337,7 @@ def coupon_codes_add(
         chunk = candidates[start : start + INSERT_BATCH_SIZE]
         existing.update(
             Coupon.objects.filter(
-                org_id=series.org_id, is_common=False, code__in=chunk
+                org_id=series.org_id, is_common=False, code__in=chunk, revoked_at__isnull=True
             ).values_list("code", flat=True)
         )
     fresh = [code for code in candidates if code not in existing]
@@ -367,7 +367,9 @@ def coupon_codes_add(
 def code_in_use(*, org_id: int, code: str) -> bool:
     """True when `code` is a coupon code or a common code of the org."""
     return (
-        Coupon.objects.filter(org_id=org_id, is_common=False, code=code).exists()
+        Coupon.objects.filter(
+            org_id=org_id, is_common=False, code=code, revoked_at__isnull=True
+        ).exists()
         or CouponSeries.objects.filter(org_id=org_id, generic_code=code).exists()
     )
 
@@ -470,7 +472,9 @@ def randomized_fixed_part_choose(*, org_id: int, sample: str, is_alphanumeric: b
 
 def series_codes_summary(*, series: CouponSeries) -> dict[str, int]:
     """Code counts of a series: total, issued, unissued."""
-    unissued = Coupon.objects.filter(series=series, customer__isnull=True).count()
+    unissued = Coupon.objects.filter(
+        series=series, customer__isnull=True, revoked_at__isnull=True
+    ).count()
     return {"total": series.num_codes, "issued": series.num_issued, "unissued": unissued}
 
 

@@ -266,7 +266,7 @@ def _notify_limit_threshold(series: CouponSeries, now: datetime.datetime) -> Non
 def _take_unissued(series: CouponSeries) -> Coupon | None:
     return (
         Coupon.objects.select_for_update(skip_locked=True)
-        .filter(series=series, customer__isnull=True)
+        .filter(series=series, customer__isnull=True, revoked_at__isnull=True)
         .order_by("id")
         .first()
     )
@@ -336,7 +336,7 @@ def _hand_out_given(*, series: CouponSeries, code: str, values: dict) -> Coupon:
         )
     coupon = (
         Coupon.objects.select_for_update()
-        .filter(org_id=series.org_id, is_common=False, code=code)
+        .filter(org_id=series.org_id, is_common=False, code=code, revoked_at__isnull=True)
         .first()
     )
     if coupon is None:

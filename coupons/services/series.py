@@ -25,6 +25,7 @@ from coupons.services.codes import (
     randomized_fixed_part_choose,
     randomized_sample_clean,
 )
+from coupons.services.redemption.counters import counters_rebalance
 from coupons.services.series_rules import (
     ReminderSpec,
     generic_code_taken,
@@ -243,4 +244,6 @@ def coupon_series_update(
         raise
     if reminders is not None:
         _replace_reminders(locked, reminders)
+    if locked.max_redemptions != previous.max_redemptions:
+        counters_rebalance(series=locked)
     return CouponSeriesResult(series=locked, warnings=warnings)

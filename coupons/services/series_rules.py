@@ -42,6 +42,7 @@ from coupons.services.codes import (
     validate_given_code,
 )
 from coupons.services.messages import template_validate
+from coupons.services.redemption.counters import counters_used
 from members.models import ExchangeRate
 
 # The custom property the contract's samples carry the terms in.
@@ -459,6 +460,13 @@ def _check_redemption(series: CouponSeries) -> None:
             )
         if series.redemption_per_coupon_max_limit < 1:
             raise invalid("The per-code limit is at least 1", "redemption_per_coupon_max_limit")
+    if series.pk and series.max_redemptions is not None:
+        used, _limit = counters_used(series=series)
+        if series.max_redemptions < used:
+            raise invalid(
+                f"{used} coupons are already redeemed: the limit cannot be lower",
+                "max_redemptions",
+            )
     if (
         series.target_registered_from
         and series.target_registered_until

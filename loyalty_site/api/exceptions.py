@@ -61,7 +61,14 @@ def _validation_item(value: Any, path: str) -> ApiErrorItem:
 def error_response_for(exc: Exception) -> ApiErrorResponse | None:
     """Map any exception raised by an API view to an ApiErrorResponse, or None to re-raise."""
     if isinstance(exc, DomainError):
-        return ApiErrorResponse(exc.http_status, [ApiErrorItem(exc.code, exc.message, exc.field)])
+        first = ApiErrorItem(exc.code, exc.message, exc.field)
+        # An error that carries every failed rule (coupon redemption) lists the others after it.
+        others = [
+            ApiErrorItem(failure.code, failure.message, failure.field)
+            for failure in getattr(exc, "failures", None) or []
+            if failure.code != exc.code
+        ]
+        return ApiErrorResponse(exc.http_status, [first, *others])
     if isinstance(exc, Http404):
         return ApiErrorResponse(404, [ApiErrorItem(404, "Not found")])
     if isinstance(exc, DjangoPermissionDenied):

@@ -29,3 +29,10 @@ def job_run_task(job_id: int) -> str | None:
 )
 def jobs_resume_stalled_task() -> int:
     return len(jobs.jobs_resume_stalled())
+
+
+@shared_task(name="loyalty_site.core.tasks.throttle_counters_purge_task")
+def throttle_counters_purge_task() -> int:
+    from loyalty_site.core.throttle import throttle_counters_purge
+
+    return throttle_counters_purge()

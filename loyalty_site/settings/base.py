@@ -16,6 +16,16 @@ def env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}") from exc
+
+
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -158,15 +168,25 @@ OAUTH_TOKEN_TTL_SECONDS = int(os.environ.get("OAUTH_TOKEN_TTL_SECONDS", "300"))
 # The explicit seams where later domains plug into the members flows. Each entry is a dotted path
 # to a function; see members.services.pipeline for the signatures.
 TRANSACTION_ADD_PIPELINE: list[str] = [
+    "coupons.services.redemption.transaction_hooks.coupons_on_transaction_add",
     "promotions.services.earning.earning_on_transaction_add",
 ]
 TRANSACTION_RETURN_PIPELINE: list[str] = [
     "ledger.services.transaction_hooks.ledger_on_transaction_return",
+    "coupons.services.redemption.transaction_hooks.coupons_on_transaction_return",
 ]
 CUSTOMER_REGISTRATION_PIPELINE: list[str] = [
     "ledger.services.accounts.ledger_open_accounts_on_registration",
     "promotions.services.earning.earning_on_customer_registration",
 ]
+
+# Coupon redemption: counter shards per offer (a hot offer's concurrent redemptions spread over
+# this many rows) and the throttle on failed validations (per till and per customer: at most
+# LIMIT failures in WINDOW seconds, then 429 until the window ends).
+COUPON_REDEMPTION_COUNTER_SHARDS = env_int("COUPON_REDEMPTION_COUNTER_SHARDS", 16)
+COUPON_THROTTLE_TILL_FAILURES = env_int("COUPON_THROTTLE_TILL_FAILURES", 100)
+COUPON_THROTTLE_CUSTOMER_FAILURES = env_int("COUPON_THROTTLE_CUSTOMER_FAILURES", 10)
+COUPON_THROTTLE_WINDOW_SECONDS = env_int("COUPON_THROTTLE_WINDOW_SECONDS", 300)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -173,3 +173,12 @@ def user_group_for_transaction(*, org: Org, reference: UserGroupReference) -> Us
     if group.status == UserGroup.Status.DELETED:
         raise GroupNotFoundError(f"Group {group.pk} is deleted")
     return group
+
+
+def customer_transaction_count(*, customer_id: int, exclude_id: int | None = None) -> int:
+    """How many sale bills (REGULAR) a customer has, leaving out `exclude_id` (the bill being
+    booked, when a rule asks about the customer's history before it)."""
+    bills = Transaction.objects.filter(customer_id=customer_id, type=TransactionType.REGULAR)
+    if exclude_id is not None:
+        bills = bills.exclude(pk=exclude_id)
+    return bills.count()

@@ -55,7 +55,7 @@ def _assign_unissued(
     series, now = context.series, context.now
     codes = list(
         Coupon.objects.select_for_update(skip_locked=True)
-        .filter(series_id=series.pk, customer__isnull=True)
+        .filter(series_id=series.pk, customer__isnull=True, revoked_at__isnull=True)
         .order_by("id")
         .values_list("id", "source")[: len(customer_ids)]
     )

@@ -1,0 +1,122 @@
+"""An offer's redemption count, sharded so that a hot offer does not serialise on one row.
+
+Each offer has COUPON_REDEMPTION_COUNTER_SHARDS counter rows. Without a total limit their quota
+is empty and a redemption adds one to a random shard. With a limit, the limit is split into the
+shards' quotas, which always add up to the limit; a redemption takes one unit from the first
+shard, starting at a random one, that still has room (`UPDATE ... WHERE used < quota`, the row
+locked and re-checked by PostgreSQL when another transaction got there first). No shard with room
+means the limit is reached: exact, while 32 concurrent redemptions spread over the shards' row
+locks instead of queueing on one. A reversal gives its unit back to the shard it came from.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Sum
+
+from coupons.models import CouponRedemptionCounter, CouponSeries
+
+DEFAULT_SHARDS = 16
+
+
+def shard_count() -> int:
+    return max(1, int(getattr(settings, "COUPON_REDEMPTION_COUNTER_SHARDS", DEFAULT_SHARDS)))
+
+
+def quotas_split(limit: int | None, shards: int) -> list[int | None]:
+    """`limit` spread over `shards` (the first ones get the remainder)."""
+    if limit is None:
+        return [None] * shards
+    base, extra = divmod(limit, shards)
+    return [base + (1 if index < extra else 0) for index in range(shards)]
+
+
+def counters_ensure(*, series: CouponSeries) -> None:
+    """Create the offer's shards when missing. Quotas are a pure function of the limit, so
+    concurrent creators insert the same rows and conflicts are ignored."""
+    shards = shard_count()
+    CouponRedemptionCounter.objects.bulk_create(
+        [
+            CouponRedemptionCounter(series_id=series.pk, shard=index, quota=quota)
+            for index, quota in enumerate(quotas_split(series.max_redemptions, shards))
+        ],
+        ignore_conflicts=True,
+    )
+
+
+@transaction.atomic
+def counters_rebalance(*, series: CouponSeries) -> None:
+    """Re-spread the quotas after the offer's total limit changed: each shard keeps what it
+    used, and what is left of the new limit is split again."""
+    counters_ensure(series=series)
+    rows = list(
+        CouponRedemptionCounter.objects.select_for_update().filter(series=series).order_by("shard")
+    )
+    limit = series.max_redemptions
+    if limit is None:
+        for row in rows:
+            row.quota = None
+    else:
+        used = sum(row.used for row in rows)
+        for row, share in zip(rows, quotas_split(max(limit - used, 0), len(rows)), strict=True):
+            row.quota = row.used + (share or 0)
+    CouponRedemptionCounter.objects.bulk_update(rows, ["quota"])
+
+
+def _take_sql(vendor: str) -> str:
+    table = CouponRedemptionCounter._meta.db_table
+    lock = " FOR UPDATE" if vendor == "postgresql" else ""
+    return (
+        f"UPDATE {table} SET used = used + 1, latest_redeemed_at = %s "  # noqa: S608
+        f"WHERE id = (SELECT id FROM {table} WHERE series_id = %s "
+        "AND (quota IS NULL OR used < quota) "
+        f"ORDER BY (shard + %s) %% %s LIMIT 1{lock}) "
+        "AND (quota IS NULL OR used < quota) RETURNING shard"
+    )
+
+
+def counter_take(*, series: CouponSeries, at: datetime.datetime) -> int | None:
+    """Count one redemption; returns the shard it was counted in, or None when the offer's
+    total limit is reached. Runs inside the caller's transaction (the shard row stays locked
+    until it commits or rolls back)."""
+    shards = shard_count()
+    start = random.randrange(shards)  # noqa: S311 - spreading load, not security
+    sql = _take_sql(connection.vendor)
+    for attempt in range(3):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [at, series.pk, shards - start, shards])
+            row = cursor.fetchone()
+        if row is not None:
+            return int(row[0])
+        if attempt == 0 and not CouponRedemptionCounter.objects.filter(series=series).exists():
+            counters_ensure(series=series)
+            continue
+        if not _has_room(series):
+            return None
+    return None
+
+
+def _has_room(series: CouponSeries) -> bool:
+    if series.max_redemptions is None:
+        return True
+    totals = CouponRedemptionCounter.objects.filter(series=series).aggregate(
+        used=Sum("used"), quota=Sum("quota")
+    )
+    return (totals["used"] or 0) < (totals["quota"] or 0)
+
+
+def counter_give_back(*, series_id: int, shard: int) -> None:
+    """Undo one counted redemption (a reversal) in the shard it was taken from."""
+    CouponRedemptionCounter.objects.filter(series_id=series_id, shard=shard, used__gt=0).update(
+        used=F("used") - 1
+    )
+
+
+def counters_used(*, series: CouponSeries) -> tuple[int, int | None]:
+    """(active redemptions, total limit or None) of an offer."""
+    used = CouponRedemptionCounter.objects.filter(series=series).aggregate(total=Sum("used"))
+    return int(used["total"] or 0), series.max_redemptions
