@@ -18,10 +18,12 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from coupons.admin_inlines import CouponRedemptionInline, CouponReminderDeliveryInline
 from coupons.forms import (
     CouponAudienceMemberForm,
     CouponBulkIssueForm,
     CouponExpiryReminderForm,
+    CouponRevokeForm,
     CouponSeriesAdminForm,
     CouponUploadForm,
 )
@@ -31,6 +33,7 @@ from coupons.models import (
     CouponAudience,
     CouponAudienceMember,
     CouponExpiryReminder,
+    CouponRevocation,
     CouponSeries,
     CouponUpload,
 )
@@ -42,6 +45,11 @@ from coupons.services.codes import (
     code_shape_for,
     coupon_codes_generate_start,
     randomized_capacity_note,
+)
+from coupons.services.revoke import (
+    coupons_revoke_all,
+    coupons_revoke_for_customers,
+    customers_from_identifiers,
 )
 from coupons.services.series import coupon_series_create, coupon_series_update
 from coupons.services.uploads import coupon_upload_start
@@ -239,9 +247,10 @@ class CouponSeriesAdmin(admin.ModelAdmin):
     def issue_tools(self, series: CouponSeries) -> str:
         links = format_html(
             '<p><a class="button" href="{}">Upload</a> <a class="button" href="{}">Bulk '
-            "issue</a></p>",
+            'issue</a> <a class="button" href="{}">Revoke coupons</a></p>',
             reverse("admin:coupons_couponseries_upload", args=[series.pk]),
             reverse("admin:coupons_couponseries_bulk_issue", args=[series.pk]),
+            reverse("admin:coupons_couponseries_revoke", args=[series.pk]),
         )
         uploads = list(
             CouponUpload.objects.filter(series=series).select_related("job")[:RECENT_UPLOADS]
@@ -276,6 +285,11 @@ class CouponSeriesAdmin(admin.ModelAdmin):
                 "<path:object_id>/bulk-issue/",
                 self.admin_site.admin_view(self.bulk_issue_view),
                 name="coupons_couponseries_bulk_issue",
+            ),
+            path(
+                "<path:object_id>/revoke/",
+                self.admin_site.admin_view(self.revoke_view),
+                name="coupons_couponseries_revoke",
             ),
         ]
         return pages + super().get_urls()
@@ -370,6 +384,51 @@ class CouponSeriesAdmin(admin.ModelAdmin):
             "admin/coupons/couponseries/bulk_issue.html",
         )
 
+    def revoke_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Revoke the offer's unredeemed coupons: all, only unissued, or a CSV of customers."""
+        series = self._series_for_tool(request, object_id)
+        if request.method == "POST":
+            form = CouponRevokeForm(request.POST, request.FILES)
+            if form.is_valid():
+                result = self._revoke(request, series, form)
+                revocation = result.revocation
+                text = f"{revocation.revoked_count:,} coupon(s) of {series.description} revoked."
+                if revocation.mode == CouponRevocation.Mode.CUSTOMERS:
+                    text += (
+                        f" Customers found: {revocation.customers_count:,}; identifiers that "
+                        f"matched nobody: {revocation.failed_count:,}."
+                    )
+                self.message_user(request, text, messages.SUCCESS)
+                return redirect(reverse("admin:coupons_couponseries_change", args=[series.pk]))
+        else:
+            form = CouponRevokeForm()
+        return self._tool_page(
+            request,
+            series,
+            f"Revoke coupons of {series.description}",
+            form,
+            "admin/coupons/couponseries/revoke.html",
+        )
+
+    @staticmethod
+    def _revoke(request: HttpRequest, series: CouponSeries, form: CouponRevokeForm):
+        data = form.cleaned_data
+        mode = data["mode"]
+        if mode == CouponRevokeForm.Mode.CUSTOMERS:
+            customers, unknown = customers_from_identifiers(
+                org_id=series.org_id,
+                identifier=data["customer_identifier"],
+                values=data["identifiers"],
+            )
+            return coupons_revoke_for_customers(
+                series=series, customers=customers, user=request.user, unknown_identifiers=unknown
+            )
+        return coupons_revoke_all(
+            series=series,
+            only_unissued=mode == CouponRevokeForm.Mode.UNISSUED,
+            user=request.user,
+        )
+
     @admin.display(description="capacity")
     def code_capacity(self, series: CouponSeries | None) -> str:
         shape = code_shape_for(series) if series and series.pk else None
@@ -440,6 +499,7 @@ class CouponAdmin(admin.ModelAdmin):
     search_help_text = "Exact code, or the customer's mobile, email or external id."
     autocomplete_fields = ("customer", "series")
     readonly_fields = [field.name for field in Coupon._meta.fields]
+    inlines = (CouponRedemptionInline, CouponReminderDeliveryInline)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -463,3 +523,32 @@ class CouponAudienceAdmin(admin.ModelAdmin):
     list_filter = ("series__org",)
     autocomplete_fields = ("series",)
     inlines = [CouponAudienceMemberInline]
+
+
+@admin.register(CouponRevocation)
+class CouponRevocationAdmin(admin.ModelAdmin):
+    """The revoke audit: who revoked how many coupons of which offer, when and how."""
+
+    list_display = (
+        "created_at",
+        "series",
+        "mode",
+        "revoked_count",
+        "customers_count",
+        "failed_count",
+        "revoked_by_user",
+        "revoked_by_till",
+    )
+    list_filter = ("mode", "org")
+    list_select_related = ("series", "revoked_by_user", "revoked_by_till")
+    search_fields = ("series__description", "=series__id")
+    readonly_fields = [field.name for field in CouponRevocation._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

@@ -11,6 +11,20 @@ from __future__ import annotations
 from loyalty_site.core.exceptions import ConflictError, DomainError, NotFoundError
 
 
+# The base of every redemption rule: "is redeemable" reports every rule that fails, a redeem
+# refuses with the first.
+class CouponRedemptionRuleError(DomainError):
+    """Base of the redemption rules; `failures` holds every failed rule of the request."""
+
+    code = 709
+    message = "Unable to redeem the coupon"
+
+    def __init__(self, message: str | None = None, **kwargs) -> None:
+        self.failures: list[DomainError] = kwargs.pop("failures", [])
+        self.coupon_code: str = kwargs.pop("coupon_code", "")
+        super().__init__(message, **kwargs)
+
+
 # Series configuration ---------------------------------------------------------------------
 class CouponSeriesInvalidError(DomainError):
     """The offer's settings are invalid or contradict each other (field names the setting)."""
@@ -56,12 +70,12 @@ class CouponCustomerNotFoundError(NotFoundError):
     message = "Customer not found"
 
 
-class CouponCodeInvalidError(DomainError):
+class CouponCodeInvalidError(CouponRedemptionRuleError):
     code = 702
     message = "Invalid coupon code"
 
 
-class CouponNotIssuedToCustomerError(DomainError):
+class CouponNotIssuedToCustomerError(CouponRedemptionRuleError):
     code = 703
     message = "Coupon not issued to this customer"
 
@@ -82,17 +96,17 @@ class CouponSmsFailedError(DomainError):
     message = "Unable to send the coupon SMS"
 
 
-class CouponAlreadyRedeemedError(DomainError):
+class CouponAlreadyRedeemedError(CouponRedemptionRuleError):
     code = 711
     message = "Coupon already redeemed"
 
 
-class CouponSeriesExpiredError(DomainError):
+class CouponSeriesExpiredError(CouponRedemptionRuleError):
     code = 712
     message = "Coupon series has expired"
 
 
-class CouponExpiredError(DomainError):
+class CouponExpiredError(CouponRedemptionRuleError):
     code = 713
     message = "Coupon has expired"
 
@@ -134,7 +148,7 @@ class CustomerNotInAudienceError(DomainError):
     message = "The offer is issued to specific customers only"
 
 
-class CouponRevokedError(DomainError):
+class CouponRevokedError(CouponRedemptionRuleError):
     code = 749
     message = "Coupon has been revoked"
 
@@ -162,19 +176,8 @@ class CouponBulkIssueInvalidError(DomainError):
     message = "Invalid bulk issue"
 
 
-# Redemption rules (CONTRACT.md §1.7). "Is redeemable" reports every rule that fails; a redeem
-# refuses with the first. 741, 734, 737 and 751 are this implementation's, for cases the contract
-# names no code for (docs/API.md).
-class CouponRedemptionRuleError(DomainError):
-    """Base of the redemption rules; `failures` holds every failed rule of the request."""
-
-    code = 709
-    message = "Unable to redeem the coupon"
-
-    def __init__(self, message: str | None = None, **kwargs) -> None:
-        self.failures: list[DomainError] = kwargs.pop("failures", [])
-        self.coupon_code: str = kwargs.pop("coupon_code", "")
-        super().__init__(message, **kwargs)
+# Redemption rules (CONTRACT.md §1.7; 702, 711-713 and 749 above are rules too). 741, 734, 737
+# and 751 are this implementation's, for cases the contract names no code for (docs/API.md).
 
 
 class CouponNotRedeemableError(CouponRedemptionRuleError):
@@ -187,31 +190,6 @@ class CouponNotRedeemableByCustomerError(CouponRedemptionRuleError):
 
     code = 710
     message = "Coupon is not redeemable by this customer"
-
-
-class CouponCodeNotValidError(CouponRedemptionRuleError):
-    code = 702
-    message = "Invalid coupon code"
-
-
-class CouponNotIssuedToRedeemerError(CouponRedemptionRuleError):
-    code = 703
-    message = "Coupon not issued to this customer"
-
-
-class CouponAlreadyRedeemedRuleError(CouponRedemptionRuleError):
-    code = 711
-    message = "Coupon already redeemed"
-
-
-class CouponSeriesEndedRuleError(CouponRedemptionRuleError):
-    code = 712
-    message = "Coupon series has expired"
-
-
-class CouponExpiredRuleError(CouponRedemptionRuleError):
-    code = 713
-    message = "Coupon has expired"
 
 
 class OfferRedemptionLimitReachedError(CouponRedemptionRuleError):
@@ -269,11 +247,6 @@ class RedemptionTimeNotAllowedError(CouponRedemptionRuleError):
 class MutuallyExclusiveCouponError(CouponRedemptionRuleError):
     code = 741
     message = "Coupon cannot be redeemed on the same bill as a coupon of an exclusive offer"
-
-
-class CouponRevokedRuleError(CouponRedemptionRuleError):
-    code = 749
-    message = "Coupon has been revoked"
 
 
 # Redemption requests, reversal, revoke ------------------------------------------------------

@@ -9,11 +9,14 @@ shows on the form; the admin then saves through the service.
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 from django import forms
 from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import ValidationError
+from django.db import models
 
 from coupons.exceptions import CodeCapacityExceededError, CouponSeriesInvalidError
 from coupons.models import (
@@ -36,7 +39,7 @@ from coupons.services.bulk import (
 from coupons.services.codes import coupon_code_capacity_check
 from coupons.services.messages import template_validate
 from coupons.services.series import SERIES_FIELDS, coupon_series_check
-from coupons.services.uploads import MAX_COLUMN
+from coupons.services.uploads import MAX_COLUMN, is_header_row
 from members.models import CustomerLabel
 
 DAYS_OF_WEEK = [
@@ -412,3 +415,72 @@ class CouponBulkIssueForm(forms.Form):
                 data.get("registered_until") if source == BulkSource.REGISTERED else None
             ),
         )
+
+
+REVOKE_CONFIRMATION = (
+    "I understand that revoking coupons will make them unredeemable. Expired coupons cannot be "
+    "redeemed or reversed."
+)
+MAX_REVOKE_CSV_BYTES = 20 * 1024 * 1024
+
+
+class CouponRevokeForm(forms.Form):
+    """The offer's "Revoke coupons" page (seed 001 "Revoke Coupon")."""
+
+    class Mode(models.TextChoices):
+        ALL_UNREDEEMED = "ALL_UNREDEEMED", "All unredeemed coupons (issued and unissued)"
+        UNISSUED = "UNISSUED", "Only unissued coupons"
+        CUSTOMERS = "CUSTOMERS", "For specific customers (upload a CSV)"
+
+    mode = forms.ChoiceField(
+        label="Revoke", choices=Mode.choices, widget=forms.RadioSelect, initial=Mode.ALL_UNREDEEMED
+    )
+    customers_file = forms.FileField(
+        label="Customers CSV",
+        required=False,
+        help_text="For specific customers: one customer identifier per row (first column; an "
+        "optional header row is skipped). All their unredeemed coupons of this offer are revoked.",
+    )
+    customer_identifier = forms.ChoiceField(
+        label="Customers are identified by",
+        required=False,
+        choices=[
+            choice
+            for choice in CouponUpload.CustomerIdentifier.choices
+            if choice[0] != CouponUpload.CustomerIdentifier.NOT_TAGGED
+        ],
+    )
+    confirm = forms.BooleanField(label=REVOKE_CONFIRMATION, required=True)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("mode") == self.Mode.CUSTOMERS:
+            upload = data.get("customers_file")
+            if upload is None:
+                self.add_error("customers_file", "Upload the CSV of customers to revoke for.")
+            elif upload.size > MAX_REVOKE_CSV_BYTES:
+                self.add_error("customers_file", "The file is larger than 20 MB.")
+            else:
+                try:
+                    data["identifiers"] = _first_column_values(upload)
+                except ValueError as exc:
+                    self.add_error("customers_file", str(exc))
+            if not data.get("customer_identifier"):
+                self.add_error("customer_identifier", "Choose how the customers are identified.")
+        return data
+
+
+def _first_column_values(upload) -> list[str]:
+    try:
+        text = upload.read().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError("The file is not UTF-8 text (save it as CSV UTF-8).") from exc
+    values = []
+    for number, row in enumerate(csv.reader(io.StringIO(text))):
+        value = row[0].strip() if row else ""
+        if not value or (number == 0 and is_header_row(row)):
+            continue
+        values.append(value)
+    if not values:
+        raise ValueError("The file has no customer identifiers.")
+    return values

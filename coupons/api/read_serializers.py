@@ -480,19 +480,19 @@ def coupon_v2_detailed_representation(
 
 
 # Documentation serializers ---------------------------------------------------------------------
-class V11StatusOutputSerializer(serializers.Serializer):
+class CouponReadV11StatusOutputSerializer(serializers.Serializer):
     success = serializers.CharField()
     code = serializers.IntegerField()
     message = serializers.CharField()
 
 
-class V11ItemStatusOutputSerializer(serializers.Serializer):
+class CouponReadV11ItemStatusOutputSerializer(serializers.Serializer):
     success = serializers.CharField()
     code = serializers.IntegerField()
     message = serializers.CharField()
 
 
-class CodeNameOutputSerializer(serializers.Serializer):
+class CouponReadCodeNameOutputSerializer(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
 
@@ -504,18 +504,18 @@ class CouponV11DetailOutputSerializer(serializers.Serializer):
     issued_on = serializers.CharField(help_text="YYYY-MM-DD HH:MM:SS, the org's time zone.")
     customer = serializers.DictField(child=serializers.CharField())
     pincode = serializers.CharField()
-    issued_store = CodeNameOutputSerializer()
+    issued_store = CouponReadCodeNameOutputSerializer()
     series_id = serializers.CharField()
     is_absolute = serializers.CharField()
     value = serializers.CharField()
     discount_upto = serializers.CharField()
     redemption_info = serializers.DictField(child=serializers.CharField())
     redeemed_by = serializers.DictField(child=serializers.CharField())
-    store = CodeNameOutputSerializer()
+    store = CouponReadCodeNameOutputSerializer()
     transaction = serializers.DictField(child=serializers.CharField())
     isReversed = serializers.CharField(help_text='"true" when the last status change reversed.')
     last_status_change_on = serializers.CharField()
-    item_status = V11ItemStatusOutputSerializer()
+    item_status = CouponReadV11ItemStatusOutputSerializer()
 
 
 class CouponV11DetailListOutputSerializer(serializers.Serializer):
@@ -525,7 +525,7 @@ class CouponV11DetailListOutputSerializer(serializers.Serializer):
 
 
 class CouponV11DetailBodyOutputSerializer(serializers.Serializer):
-    status = V11StatusOutputSerializer()
+    status = CouponReadV11StatusOutputSerializer()
     coupons = CouponV11DetailListOutputSerializer()
 
 
@@ -545,7 +545,7 @@ class SeriesV11ListOutputSerializer(serializers.Serializer):
 
 
 class SeriesV11BodyOutputSerializer(serializers.Serializer):
-    status = V11StatusOutputSerializer()
+    status = CouponReadV11StatusOutputSerializer()
     series = SeriesV11ListOutputSerializer()
 
 
@@ -553,7 +553,7 @@ class SeriesV11ResponseSerializer(serializers.Serializer):
     response = SeriesV11BodyOutputSerializer()
 
 
-class V11PaginationOutputSerializer(serializers.Serializer):
+class CouponReadV11PaginationOutputSerializer(serializers.Serializer):
     limit = serializers.CharField()
     offset = serializers.CharField()
     total = serializers.IntegerField()
@@ -571,7 +571,7 @@ class CustomerCouponsV11CustomerOutputSerializer(serializers.Serializer):
     external_id = serializers.CharField()
     id = serializers.CharField()
     coupons = CustomerCouponsV11CouponsOutputSerializer()
-    item_status = V11ItemStatusOutputSerializer()
+    item_status = CouponReadV11ItemStatusOutputSerializer()
 
 
 class CustomerCouponsV11CustomersOutputSerializer(serializers.Serializer):
@@ -579,8 +579,8 @@ class CustomerCouponsV11CustomersOutputSerializer(serializers.Serializer):
 
 
 class CustomerCouponsV11BodyOutputSerializer(serializers.Serializer):
-    pagination = V11PaginationOutputSerializer()
-    status = V11StatusOutputSerializer()
+    pagination = CouponReadV11PaginationOutputSerializer()
+    status = CouponReadV11StatusOutputSerializer()
     customers = CustomerCouponsV11CustomersOutputSerializer()
 
 
@@ -608,7 +608,7 @@ class CouponV2DetailOutputSerializer(serializers.Serializer):
     last_status_change_on = serializers.CharField(allow_null=True)
 
 
-class V2MessageOutputSerializer(serializers.Serializer):
+class CouponReadV2MessageOutputSerializer(serializers.Serializer):
     status = serializers.BooleanField()
     code = serializers.IntegerField()
     message = serializers.CharField()
@@ -616,15 +616,15 @@ class V2MessageOutputSerializer(serializers.Serializer):
 
 class CouponV2DetailResponseSerializer(serializers.Serializer):
     data = CouponV2DetailOutputSerializer(many=True)
-    warnings = V2MessageOutputSerializer(many=True)
-    errors = V2MessageOutputSerializer(many=True)
+    warnings = CouponReadV2MessageOutputSerializer(many=True)
+    errors = CouponReadV2MessageOutputSerializer(many=True)
 
 
-class RedemptionV2OutputSerializer(serializers.Serializer):
+class CouponReadRedemptionV2OutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     date = serializers.CharField()
     transactionNumber = serializers.CharField()
-    redeemedAt = CodeNameOutputSerializer()
+    redeemedAt = CouponReadCodeNameOutputSerializer()
     isReversed = serializers.BooleanField()
     last_status_change_on = serializers.CharField()
 
@@ -642,10 +642,10 @@ class CustomerCouponV2OutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     createdDate = serializers.CharField()
     transactionNumber = serializers.CharField()
-    issuedAt = CodeNameOutputSerializer()
+    issuedAt = CouponReadCodeNameOutputSerializer()
     customProperty = serializers.ListField(child=serializers.DictField())
-    redemptions = RedemptionV2OutputSerializer(many=True)
-    reversedRedemptions = RedemptionV2OutputSerializer(
+    redemptions = CouponReadRedemptionV2OutputSerializer(many=True)
+    reversedRedemptions = CouponReadRedemptionV2OutputSerializer(
         many=True, help_text="Filled with include_reversed_redemptions=true."
     )
     isReversed = serializers.BooleanField()
@@ -662,14 +662,14 @@ class CustomerV2CouponsOutputSerializer(serializers.Serializer):
     coupons = CustomerCouponV2OutputSerializer(many=True)
 
 
-class V2PaginationOutputSerializer(serializers.Serializer):
+class CouponReadV2PaginationOutputSerializer(serializers.Serializer):
     limit = serializers.CharField()
     offset = serializers.CharField()
     total = serializers.IntegerField()
 
 
 class CustomerCouponsV2EntityOutputSerializer(serializers.Serializer):
-    pagination = V2PaginationOutputSerializer()
+    pagination = CouponReadV2PaginationOutputSerializer()
     customers = CustomerV2CouponsOutputSerializer(many=True)
 
 
@@ -701,8 +701,8 @@ class CustomerCouponDetailedV2OutputSerializer(serializers.Serializer):
     issuedOn = serializers.CharField()
     activeFrom = serializers.CharField(allow_null=True)
     redemptionsLeft = serializers.IntegerField()
-    redemptionInfo = RedemptionV2OutputSerializer(many=True)
-    reversedRedemptionInfo = RedemptionV2OutputSerializer(many=True)
+    redemptionInfo = CouponReadRedemptionV2OutputSerializer(many=True)
+    reversedRedemptionInfo = CouponReadRedemptionV2OutputSerializer(many=True)
     discountValue = serializers.FloatField()
     discountUpto = serializers.FloatField()
     redeemed = serializers.BooleanField()

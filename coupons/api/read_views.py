@@ -510,6 +510,7 @@ class CustomerCouponsV2Api(BaseApi):
     @extend_schema(
         tags=TAGS_V2,
         summary="Customer coupons (basic)",
+        operation_id="v2_customers_coupons_list",
         description=(
             "Customer by `mobile`, `email`, `externalId` or `id` (701 if unknown). `status` "
             f"(comma list, any case): {', '.join(V2_STATUSES)}; REDEEMABLE = active with "
@@ -573,6 +574,7 @@ class CustomerCouponsDetailedV2Api(BaseApi):
     @extend_schema(
         tags=TAGS_V2,
         summary="Customer coupons (detailed)",
+        operation_id="v2_customers_coupons_detailed",
         description=(
             "Every coupon of the customer (701 if the id is not a customer in scope), newest "
             "first, with its offer (`series`, plus `validRedemptionOrgEntityDetails`), "
@@ -581,7 +583,6 @@ class CustomerCouponsDetailedV2Api(BaseApi):
             f"{MAX_LIMIT}) and `offset` as in the basic API; without `limit` every coupon."
         ),
         parameters=[
-            OpenApiParameter("customerId", OpenApiTypes.INT, OpenApiParameter.PATH),
             OpenApiParameter("status", OpenApiTypes.STR, required=False),
             OpenApiParameter("limit", OpenApiTypes.INT, required=False),
             OpenApiParameter("offset", OpenApiTypes.INT, required=False),

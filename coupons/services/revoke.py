@@ -28,6 +28,8 @@ from coupons.exceptions import (
 )
 from coupons.models import Coupon, CouponRevocation, CouponSeries
 from coupons.services.codes import normalize_code
+from coupons.services.uploads import CUSTOMER_FIELDS, identifier_normalized
+from loyalty_site.core.exceptions import DomainError
 from members.models import Customer, Till
 
 MAX_CODES_PER_REQUEST = 50
@@ -218,3 +220,34 @@ def coupons_revoke_codes(
         failures=list(failures.values()),
         asked=len(wanted),
     )
+
+
+def customers_from_identifiers(
+    *, org_id: int, identifier: str, values: Iterable[str]
+) -> tuple[list[Customer], list[str]]:
+    """The org's customers named by `values` (one identifier type, as in the upload CSVs: MOBILE,
+    EMAIL, EXTERNAL_ID, USER_ID) and the values that name nobody."""
+    field_name = CUSTOMER_FIELDS[identifier]
+    wanted: dict[str, Any] = {}
+    unknown: list[str] = []
+    for raw in values:
+        value = str(raw).strip()
+        if not value:
+            continue
+        try:
+            wanted[value] = identifier_normalized(identifier, value)
+        except DomainError:
+            unknown.append(value)
+    found = {
+        getattr(customer, field_name): customer
+        for customer in Customer.objects.filter(
+            org_id=org_id, merged_into__isnull=True, **{f"{field_name}__in": set(wanted.values())}
+        )
+    }
+    customers = []
+    for value, key in wanted.items():
+        if key in found:
+            customers.append(found[key])
+        else:
+            unknown.append(value)
+    return customers, unknown

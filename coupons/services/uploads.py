@@ -230,7 +230,7 @@ def coupon_upload_start(
 
 
 # Reading the file -----------------------------------------------------------------------------
-def _is_header(cells: list[str]) -> bool:
+def is_header_row(cells: list[str]) -> bool:
     words = [
         cell.strip().lower().replace(" ", "").replace("_", "").replace("-", "") for cell in cells
     ]
@@ -246,7 +246,7 @@ def coupon_upload_rows(*, upload: CouponUpload) -> Iterator[UploadRow]:
         reader = csv.reader(text)
         try:
             for number, cells in enumerate(reader, start=1):
-                if number == 1 and _is_header(cells):
+                if number == 1 and is_header_row(cells):
                     continue
                 cells = [cell.strip() for cell in cells]
                 if not any(cells):
@@ -314,7 +314,7 @@ def _row_error(upload: CouponUpload, number: int, cells: list[str], code: Any, m
     )
 
 
-def _normalized(identifier: str, value: str) -> Any:
+def identifier_normalized(identifier: str, value: str) -> Any:
     if identifier == Identifier.MOBILE:
         return normalize_mobile(value)
     if identifier == Identifier.EMAIL:
@@ -345,7 +345,7 @@ def _customers_of_batch(
             resolved[number] = exc
             continue
         try:
-            wanted[number] = _normalized(identifier, raw)
+            wanted[number] = identifier_normalized(identifier, raw)
         except (InvalidMobileError, InvalidEmailError, InvalidExternalIdError):
             resolved[number] = error_class(not_found)
     field = CUSTOMER_FIELDS[identifier]

@@ -17,6 +17,7 @@ from tests.members.test_admin import _errors, _page_data
 
 staff_roles = importlib.import_module("members.migrations.0002_staff_roles")
 coupon_roles = importlib.import_module("coupons.migrations.0002_coupon_staff_permissions")
+redemption_roles = importlib.import_module("coupons.migrations.0005_redemption_staff_permissions")
 
 ADD_URL = reverse("admin:coupons_couponseries_add")
 
@@ -25,6 +26,7 @@ ADD_URL = reverse("admin:coupons_couponseries_add")
 def roles(db):
     staff_roles.create_roles(global_apps, None)
     coupon_roles.grant(global_apps, None)
+    redemption_roles.grant(global_apps, None)
 
 
 @pytest.fixture
@@ -82,11 +84,18 @@ def test_role_permissions(roles):
         marketing
     )
     assert not any(name.startswith("delete_") for name in marketing)
-    assert care == {"view_coupon", "view_couponseries"}
+    assert care == {
+        "view_coupon",
+        "view_couponseries",
+        "view_couponredemption",
+        "view_couponreminderdelivery",
+        "view_couponrevocation",
+    }
 
 
 @pytest.mark.django_db
 def test_role_migration_reverses(roles):
+    redemption_roles.revoke(global_apps, None)
     coupon_roles.revoke(global_apps, None)
 
     assert not Permission.objects.filter(

@@ -72,7 +72,9 @@ def test_unknown_code_is_702(make_series, customer, till):
     assert caught.value.code == 702
 
 
-def test_not_issued_to_customer_unless_anyone_may_redeem(make_series, customer, other_customer, till):
+def test_not_issued_to_customer_unless_anyone_may_redeem(
+    make_series, customer, other_customer, till
+):
     private = issue(make_series(), customer, till)
     with pytest.raises(CouponRedemptionRuleError) as caught:
         redeem(private, other_customer, till)
@@ -154,9 +156,7 @@ def test_store_zone_concept_and_till_restrictions(make_series, org, customer, ti
     for kind, entity_id in cases:
         series = make_series(
             description=f"Only {kind}",
-            redemption_org_entities=[
-                {"redemptionOrgEntityType": kind, "orgEntityId": entity_id}
-            ],
+            redemption_org_entities=[{"redemptionOrgEntityType": kind, "orgEntityId": entity_id}],
         )
         coupon = issue(series, customer, till)
         assert check(coupon, customer, at_store).is_redeemable, kind

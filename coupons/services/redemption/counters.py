@@ -67,9 +67,15 @@ def counters_rebalance(*, series: CouponSeries) -> None:
     CouponRedemptionCounter.objects.bulk_update(rows, ["quota"])
 
 
-def _take_sql(vendor: str) -> str:
-    table = CouponRedemptionCounter._meta.db_table
-    lock = " FOR UPDATE" if vendor == "postgresql" else ""
+def _table() -> str:
+    return CouponRedemptionCounter._meta.db_table
+
+
+def _take_any_sql(vendor: str) -> str:
+    """One unit from any shard with room, starting at a given one; on PostgreSQL shards whose
+    row another transaction holds are skipped, so this never waits (and never deadlocks)."""
+    table = _table()
+    lock = " FOR UPDATE SKIP LOCKED" if vendor == "postgresql" else ""
     return (
         f"UPDATE {table} SET used = used + 1, latest_redeemed_at = %s "  # noqa: S608
         f"WHERE id = (SELECT id FROM {table} WHERE series_id = %s "
@@ -79,34 +85,61 @@ def _take_sql(vendor: str) -> str:
     )
 
 
-def counter_take(*, series: CouponSeries, at: datetime.datetime) -> int | None:
-    """Count one redemption; returns the shard it was counted in, or None when the offer's
-    total limit is reached. Runs inside the caller's transaction (the shard row stays locked
-    until it commits or rolls back)."""
-    shards = shard_count()
-    start = random.randrange(shards)  # noqa: S311 - spreading load, not security
-    sql = _take_sql(connection.vendor)
-    for attempt in range(3):
+def _take_shard_sql() -> str:
+    return (
+        f"UPDATE {_table()} SET used = used + 1, latest_redeemed_at = %s "  # noqa: S608
+        "WHERE series_id = %s AND shard = %s AND (quota IS NULL OR used < quota) RETURNING shard"
+    )
+
+
+def _shards_with_room(series: CouponSeries) -> list[int]:
+    """Shards with room as committed now (in-flight units count as free)."""
+    rows = CouponRedemptionCounter.objects.filter(series=series).values_list(
+        "shard", "used", "quota"
+    )
+    return [shard for shard, used, quota in rows if quota is None or used < quota]
+
+
+def _take_waiting(series: CouponSeries, at: datetime.datetime, shards: list[int]) -> int | None:
+    """Try each shard, waiting for its row lock, each in a savepoint: a shard that turned out
+    full is rolled back, which releases its row lock before the next one is tried, so two
+    transactions never hold one shard each while waiting for the other's."""
+    for shard in shards:
+        savepoint = transaction.savepoint()
         with connection.cursor() as cursor:
-            cursor.execute(sql, [at, series.pk, shards - start, shards])
+            cursor.execute(_take_shard_sql(), [at, series.pk, shard])
             row = cursor.fetchone()
         if row is not None:
+            transaction.savepoint_commit(savepoint)
             return int(row[0])
-        if attempt == 0 and not CouponRedemptionCounter.objects.filter(series=series).exists():
-            counters_ensure(series=series)
-            continue
-        if not _has_room(series):
-            return None
+        transaction.savepoint_rollback(savepoint)
     return None
 
 
-def _has_room(series: CouponSeries) -> bool:
-    if series.max_redemptions is None:
-        return True
-    totals = CouponRedemptionCounter.objects.filter(series=series).aggregate(
-        used=Sum("used"), quota=Sum("quota")
-    )
-    return (totals["used"] or 0) < (totals["quota"] or 0)
+def counter_take(*, series: CouponSeries, at: datetime.datetime) -> int | None:
+    """Count one redemption; returns the shard it was counted in, or None when the offer's
+    total limit is reached (every shard full with committed redemptions). Runs inside the
+    caller's transaction: the shard row stays locked until it commits or rolls back, and a
+    rollback gives the unit back."""
+    shards = shard_count()
+    start = random.randrange(shards)  # noqa: S311 - spreading load, not security
+    with connection.cursor() as cursor:
+        cursor.execute(_take_any_sql(connection.vendor), [at, series.pk, shards - start, shards])
+        row = cursor.fetchone()
+    if row is not None:
+        return int(row[0])
+    if not CouponRedemptionCounter.objects.filter(series=series).exists():
+        counters_ensure(series=series)
+    while True:
+        # Every shard with room is held by a transaction in flight (or the shards were just
+        # created): wait for them one at a time until a unit is ours or none is left.
+        room = _shards_with_room(series)
+        if not room:
+            return None
+        random.shuffle(room)
+        shard = _take_waiting(series, at, room)
+        if shard is not None:
+            return shard
 
 
 def counter_give_back(*, series_id: int, shard: int) -> None:

@@ -21,8 +21,8 @@ from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 
 from coupons.exceptions import (
-    CouponCodeNotValidError,
-    CouponNotIssuedToRedeemerError,
+    CouponCodeInvalidError,
+    CouponNotIssuedToCustomerError,
     CouponRedemptionReplayMismatchError,
     CouponRedemptionRuleError,
     CouponRepeatedInRequestError,
@@ -100,10 +100,10 @@ def _code_query(org_ids: Sequence[int], target: RedemptionTarget, customer: Cust
 def _not_found(org_ids: Sequence[int], target: RedemptionTarget) -> CouponRedemptionRuleError:
     code = normalize_code(target.code) if target.code else ""
     if code and CouponSeries.objects.filter(org_id__in=org_ids, generic_code=code).exists():
-        return CouponNotIssuedToRedeemerError(
+        return CouponNotIssuedToCustomerError(
             f"Common code {code} was not issued to this customer", coupon_code=target.label
         )
-    return CouponCodeNotValidError(
+    return CouponCodeInvalidError(
         f"Coupon {target.label or '(none)'} does not exist", coupon_code=target.label
     )
 

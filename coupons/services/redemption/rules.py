@@ -26,17 +26,17 @@ from decimal import Decimal
 
 from coupons.exceptions import (
     CodeRedemptionLimitReachedError,
-    CouponAlreadyRedeemedRuleError,
+    CouponAlreadyRedeemedError,
     CouponBillAmountError,
-    CouponExpiredRuleError,
+    CouponExpiredError,
     CouponNewCustomerTransactionsError,
-    CouponNotIssuedToRedeemerError,
+    CouponNotIssuedToCustomerError,
     CouponNotRedeemableByCustomerError,
     CouponNotRedeemableError,
     CouponRedemptionRuleError,
     CouponRedemptionStoreError,
-    CouponRevokedRuleError,
-    CouponSeriesEndedRuleError,
+    CouponRevokedError,
+    CouponSeriesExpiredError,
     CustomerRedemptionLimitReachedError,
     MutuallyExclusiveCouponError,
     OfferRedemptionLimitReachedError,
@@ -170,20 +170,20 @@ def redemption_failures(
         failures.append(error(message))
 
     if coupon.revoked_at is not None:
-        fail(CouponRevokedRuleError)
+        fail(CouponRevokedError)
     if series.valid_till is not None and series.valid_till < at:
-        fail(CouponSeriesEndedRuleError)
+        fail(CouponSeriesExpiredError)
     if coupon.valid_till is not None and coupon.valid_till < at:
-        fail(CouponExpiredRuleError)
+        fail(CouponExpiredError)
     if coupon.customer_id is not None and coupon.customer_id != ask.customer.pk:
         if not series.any_user:
-            fail(CouponNotIssuedToRedeemerError)
+            fail(CouponNotIssuedToCustomerError)
     elif coupon.customer_id is None and not series.any_user:
-        fail(CouponNotIssuedToRedeemerError, "Coupon has not been issued to anyone")
+        fail(CouponNotIssuedToCustomerError, "Coupon has not been issued to anyone")
 
     if not series.is_multiple_use_allowed:
         if coupon.redemption_count >= 1:
-            fail(CouponAlreadyRedeemedRuleError)
+            fail(CouponAlreadyRedeemedError)
     else:
         if not series.same_user_multiple_redeem and usage.customer_of_coupon >= 1:
             fail(CouponNotRedeemableError)
