@@ -73,6 +73,16 @@ class _Guard:
     def __init__(self, view: BaseApi) -> None:
         self.till_id = view.principal.till.pk
 
+    def find_customer(self, lookup: Callable[[], Customer]) -> Customer:
+        """A customer lookup; an unknown customer counts against the till, which is checked
+        then (so a till guessing customers is stopped) and with the customer once found."""
+        try:
+            return lookup()
+        except CouponCustomerNotFoundError:
+            coupon_validation_throttle_check(till_id=self.till_id, customer_id=None)
+            coupon_validation_failed(till_id=self.till_id, customer_id=None)
+            raise
+
     def run(self, customer: Customer | None, action: Callable[[], Any]) -> Any:
         customer_id = customer.pk if customer is not None else None
         coupon_validation_throttle_check(till_id=self.till_id, customer_id=customer_id)
@@ -92,9 +102,8 @@ class _Guard:
 
 
 def _find_customer(view: BaseApi, guard: _Guard, identifiers: dict[str, Any]) -> Customer:
-    return guard.run(
-        None,
-        lambda: coupon_customer_find(org_ids=[view.scope.write_org_id], identifiers=identifiers),
+    return guard.find_customer(
+        lambda: coupon_customer_find(org_ids=[view.scope.write_org_id], identifiers=identifiers)
     )
 
 
@@ -334,7 +343,7 @@ def _v2_redeem(view: BaseApi, request: Request) -> tuple[Customer, list]:
     data = serializer.validated_data
     amount = s.bill_amount_parse(data.get("billAmount"))
     guard = _Guard(view)
-    customer = guard.run(None, lambda: _v2_customer(view, data["user"]))
+    customer = guard.find_customer(lambda: _v2_customer(view, data["user"]))
     at = s.redemption_time_parse(data.get("redemptionTime"), customer.org)
     outcomes = guard.run(
         customer,

@@ -26,6 +26,7 @@ from coupons.services.codes import (
     randomized_sample_clean,
 )
 from coupons.services.redemption.counters import counters_rebalance
+from coupons.services.redemption.redeem import exclusive_offers_forget
 from coupons.services.series_rules import (
     ReminderSpec,
     generic_code_taken,
@@ -210,6 +211,7 @@ def coupon_series_create(
         raise invalid("Could not allocate a series code; try again", "series_code")
     if reminders:
         _replace_reminders(series, reminders)
+    exclusive_offers_forget(org_id=series.org_id)
     return CouponSeriesResult(series=series, warnings=warnings)
 
 
@@ -246,4 +248,5 @@ def coupon_series_update(
         _replace_reminders(locked, reminders)
     if locked.max_redemptions != previous.max_redemptions:
         counters_rebalance(series=locked)
+    exclusive_offers_forget(org_id=locked.org_id)
     return CouponSeriesResult(series=locked, warnings=warnings)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, F, Max, Q
 from django.utils import timezone
@@ -171,11 +172,49 @@ def _lock_customer(series: CouponSeries, customer: Customer) -> None:
     ).exists()
 
 
+EXCLUSIVE_CACHE_SECONDS = 60
+
+
+def _exclusive_cache_key(org_id: int) -> str:
+    return f"coupons:exclusive-offers:{org_id}"
+
+
+def exclusive_offers_forget(*, org_id: int) -> None:
+    """Drop the cached set of mutually exclusive offers (an offer's settings changed)."""
+    cache.delete(_exclusive_cache_key(org_id))
+
+
+def exclusive_offer_ids(*, org_id: int) -> frozenset[int]:
+    """Offers of the org on either side of a mutual exclusion (cached for a minute, dropped
+    when an offer is saved), so a bill's other redemptions are read only when they matter."""
+    key = _exclusive_cache_key(org_id)
+    found = cache.get(key)
+    if found is None:
+        ids: set[int] = set()
+        for series_id, exclusive in CouponSeries.objects.filter(org_id=org_id).values_list(
+            "pk", "past_issual_series_ids"
+        ):
+            if exclusive:
+                ids.add(series_id)
+                ids.update(int(other) for other in exclusive)
+        found = frozenset(ids)
+        cache.set(key, found, EXCLUSIVE_CACHE_SECONDS)
+    return found
+
+
 def _exclusive_on_bill(
-    *, org_ids: Sequence[int], customer: Customer, transaction_number: str
+    *,
+    org_ids: Sequence[int],
+    customer: Customer,
+    transaction_number: str,
+    series_ids: Iterable[int],
 ) -> dict[int, list[int]]:
-    """Offers already redeemed on this bill by this customer, with their exclusive offer ids."""
+    """Offers already redeemed on this bill by this customer, with their exclusive offer ids
+    (read only when one of `series_ids` takes part in a mutual exclusion)."""
     if not transaction_number:
+        return {}
+    involved = set().union(*(exclusive_offer_ids(org_id=org_id) for org_id in org_ids))
+    if not involved.intersection(series_ids):
         return {}
     rows = (
         CouponRedemption.objects.filter(
@@ -238,9 +277,6 @@ def coupons_check(
         bill_amount=bill_amount,
         transaction_number=transaction_number,
     )
-    on_bill = _exclusive_on_bill(
-        org_ids=org_ids, customer=customer, transaction_number=transaction_number
-    )
     checks: list[CouponCheck] = []
     seen: set[str] = set()
     for raw in codes:
@@ -259,6 +295,12 @@ def coupons_check(
         if coupon is None:
             checks.append(CouponCheck(code, None, [_not_found(org_ids, target)]))
             continue
+        on_bill = _exclusive_on_bill(
+            org_ids=org_ids,
+            customer=customer,
+            transaction_number=transaction_number,
+            series_ids=[coupon.series_id],
+        )
         usage = redemption_usage(
             coupon=coupon, customer=customer, on_bill=on_bill, count_offer=True
         )
@@ -355,7 +397,10 @@ def coupon_redeem(
         transaction_number=transaction_number,
     )
     on_bill = _exclusive_on_bill(
-        org_ids=org_ids, customer=customer, transaction_number=transaction_number
+        org_ids=org_ids,
+        customer=customer,
+        transaction_number=transaction_number,
+        series_ids=[coupon.series_id for coupon in fresh],
     )
     in_request = {
         coupon.series_id: list(coupon.series.past_issual_series_ids or []) for coupon in fresh
