@@ -34,6 +34,8 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import F
 
+from coupons.services.demo import DEMO_HOLDERS as DEMO_COUPON_HOLDERS
+from coupons.services.demo import DemoCoupon, coupons_demo_examples, coupons_demo_seed
 from ledger.jobs import BACKFILL_KIND
 from ledger.services import points_allocate
 from ledger.services.accounts import ledger_backfill_customers_pending
@@ -242,6 +244,7 @@ class DemoOrg:
     parent_id: int | None
     programs: list[Program] = field(default_factory=list)
     tills: list[DemoTill] = field(default_factory=list)
+    coupons: list[DemoCoupon] = field(default_factory=list)
 
 
 @dataclass
@@ -275,6 +278,10 @@ class DemoSeedResult:
                             "store": till.store,
                         }
                         for till in org.tills
+                    ],
+                    "coupons": [
+                        {"offer": coupon.offer, "code": coupon.code, "mobile": coupon.mobile}
+                        for coupon in org.coupons
                     ],
                 }
                 for org in self.orgs
@@ -369,6 +376,9 @@ def demo_seed(*, customers_per_org: int = DEFAULT_CUSTOMERS_PER_ORG) -> DemoSeed
     for spec, org in seeded:
         _seed_ledger(org=org, counter=counter)
         _seed_bill_points(spec=spec, org=org, counter=counter)
+        _seed_coupons(org=org, counter=counter)
+    for demo_org, (_spec, org) in zip(demo_orgs, seeded, strict=True):
+        demo_org.coupons = coupons_demo_examples(org=org)
     return DemoSeedResult(logins=list(LOGINS), orgs=demo_orgs, created=dict(counter))
 
 
@@ -769,6 +779,14 @@ def _seed_logins(*, hasher: str | BasePasswordHasher, counter: _Counter) -> None
             group, _ = Group.objects.get_or_create(name=login.role)
             if not user.groups.filter(pk=group.pk).exists():
                 user.groups.add(group)
+
+
+def _seed_coupons(*, org: Org, counter: _Counter) -> None:
+    """Two demo offers with coupons issued to the org's first customers (coupons.services.demo)."""
+    holders = list(Customer.objects.filter(org=org).order_by("pk")[:DEMO_COUPON_HOLDERS])
+    offers, issued = coupons_demo_seed(org=org, customers=holders)
+    counter["coupon offers"] += offers
+    counter["coupons"] += issued
 
 
 def _seed_ledger(*, org: Org, counter: _Counter) -> None:

@@ -168,7 +168,11 @@ def test_bill_amount_bounds(make_series, customer, till):
     coupon = issue(series, customer, till)
     assert codes_of(check(coupon, customer, till, bill_amount=Decimal("99")).failures) == [733]
     assert codes_of(check(coupon, customer, till, bill_amount=Decimal("1001")).failures) == [733]
-    assert codes_of(check(coupon, customer, till, bill_amount=None).failures) == [733]
+    # A check before the bill is known skips the amount; a redemption without one fails it.
+    assert check(coupon, customer, till, bill_amount=None).is_redeemable
+    with pytest.raises(CouponRedemptionRuleError) as caught:
+        redeem(coupon, customer, till, bill_amount=None)
+    assert caught.value.code == 733
     assert check(coupon, customer, till, bill_amount=Decimal("100")).is_redeemable
 
 

@@ -362,3 +362,26 @@ def test_seed_demo_rejects_a_negative_customer_count():
         call_command("seed_demo", "--customers", "-1", stdout=io.StringIO())
 
     assert not models.Org.objects.exists()
+
+
+@pytest.mark.django_db
+def test_demo_has_coupon_offers_with_redeemable_coupons():
+    from coupons.models import Coupon, CouponSeries
+    from coupons.services.redemption import coupons_check
+    from members.models import Till
+    from members.services.demo import demo_seed as demo_seed_run
+
+    result = demo_seed_run(customers_per_org=30)
+    again = demo_seed_run(customers_per_org=30)
+    acme = result.orgs[0]
+    assert CouponSeries.objects.filter(org_id=acme.id).count() == 2
+    assert again.created.get("coupons", 0) == 0
+    example = acme.coupons[0]
+    coupon = Coupon.objects.get(org_id=acme.id, code=example.code)
+    assert coupon.customer.mobile == example.mobile
+    till = Till.objects.filter(org_id=acme.id).first()
+    (check,) = coupons_check(
+        org_ids=[acme.id], codes=[example.code], customer=coupon.customer, till=till
+    )
+    assert check.is_redeemable
+    assert result.as_json()["orgs"][0]["coupons"][0]["code"] == example.code

@@ -240,7 +240,8 @@ def redemption_usage(
     """What the rules need about earlier (active) redemptions of `coupon`'s offer."""
     series = coupon.series
     usage = RedemptionUsage()
-    if needs_customer_usage(series) or series.max_redemptions_per_user is not None:
+    # A check reports the customer's redemptions (numberOfRedemptionsByUser) whatever the rules.
+    if count_offer or needs_customer_usage(series):
         mine = CouponRedemption.objects.filter(series=series, customer=customer, is_active=True)
         totals = mine.aggregate(count=Count("id"), last=Max("redeemed_at"))
         usage.customer_in_offer = totals["count"]
@@ -276,6 +277,7 @@ def coupons_check(
         at=at,
         bill_amount=bill_amount,
         transaction_number=transaction_number,
+        is_check=True,
     )
     checks: list[CouponCheck] = []
     seen: set[str] = set()

@@ -57,6 +57,7 @@ class RedemptionAsk:
     at: datetime.datetime
     bill_amount: Decimal | None = None
     transaction_number: str = ""
+    is_check: bool = False  # "is redeemable": nothing is redeemed
 
 
 @dataclass
@@ -161,7 +162,8 @@ def redemption_failures(
     usage: RedemptionUsage,
     check_offer_limit: bool = True,
 ) -> list[CouponRedemptionRuleError]:
-    """Every rule the redemption breaks, in a fixed order (empty: redeemable)."""
+    """Every rule the redemption breaks, in a fixed order (empty: redeemable). A check without
+    a bill amount (`ask.bill_amount` None and `ask.is_check`) skips the bill-amount rule."""
     series = coupon.series
     at = ask.at
     failures: list[CouponRedemptionRuleError] = []
@@ -229,7 +231,9 @@ def redemption_failures(
         fail(CouponRedemptionStoreError)
 
     amount = ask.bill_amount
-    if series.min_bill_amount and (amount is None or amount < series.min_bill_amount):
+    if amount is None and ask.is_check:
+        pass  # "is redeemable" before the bill is known
+    elif series.min_bill_amount and (amount is None or amount < series.min_bill_amount):
         fail(
             CouponBillAmountError,
             f"The bill amount must be at least {series.min_bill_amount.normalize():f}",

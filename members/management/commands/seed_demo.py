@@ -65,6 +65,10 @@ def _summary(result: DemoSeedResult) -> str:
                 f"    {len(org.tills)} tills, e.g. {till.code} / {till.password} "
                 f"(Basic auth sends md5 {till.md5_password})"
             )
+        for coupon in org.coupons[:1]:
+            lines.append(
+                f"    coupon {coupon.code} of '{coupon.offer}' held by mobile {coupon.mobile}"
+            )
     lines.append("Run with --json for every till's password and OAuth key and secret.")
     lines.append(f"Admin: {ADMIN_URL}  API docs: {API_DOCS_URL}")
     return "\n".join(lines)
