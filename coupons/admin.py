@@ -33,6 +33,7 @@ from coupons.models import (
     CouponAudience,
     CouponAudienceMember,
     CouponExpiryReminder,
+    CouponRedemption,
     CouponRevocation,
     CouponSeries,
     CouponUpload,
@@ -46,6 +47,7 @@ from coupons.services.codes import (
     coupon_codes_generate_start,
     randomized_capacity_note,
 )
+from coupons.services.redemption import coupon_redemption_reverse
 from coupons.services.revoke import (
     coupons_revoke_all,
     coupons_revoke_for_customers,
@@ -552,3 +554,64 @@ class CouponRevocationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+@admin.register(CouponRedemption)
+class CouponRedemptionAdmin(admin.ModelAdmin):
+    """Coupon redemptions for member care: find a customer's or a bill's redemptions and reverse
+    one (the coupon becomes usable again; a revoked coupon is never reinstated)."""
+
+    list_display = (
+        "redeemed_at",
+        "coupon",
+        "series",
+        "customer",
+        "transaction_number",
+        "store",
+        "bill_amount",
+        "coupon_value",
+        "is_reversed",
+        "last_status_change_on",
+    )
+    list_filter = ("is_active", "org", "redeemed_at")
+    list_select_related = ("coupon", "series", "customer", "store")
+    search_fields = (
+        "=coupon__code",
+        "=customer__mobile",
+        "=customer__email",
+        "=transaction_number",
+    )
+    search_help_text = "Exact coupon code, customer mobile or email, or bill number."
+    readonly_fields = [field.name for field in CouponRedemption._meta.fields]
+    actions = ("reverse_selected",)
+    show_full_result_count = False
+
+    @admin.display(boolean=True, description="reversed")
+    def is_reversed(self, redemption: CouponRedemption) -> bool:
+        return not redemption.is_active
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.action(
+        description="Reverse selected redemptions (reinstate the coupons)", permissions=["change"]
+    )
+    def reverse_selected(self, request: HttpRequest, queryset: QuerySet[CouponRedemption]) -> None:
+        reversed_count, problems = 0, []
+        for redemption in queryset.order_by("pk"):
+            try:
+                coupon_redemption_reverse(
+                    org_ids=[redemption.org_id], redemption_id=redemption.pk, actor=None
+                )
+                reversed_count += 1
+            except DomainError as exc:
+                problems.append(f"{redemption.coupon}: {exc.message}")
+        if reversed_count:
+            self.message_user(
+                request, f"{reversed_count} redemption(s) reversed.", messages.SUCCESS
+            )
+        for problem in problems:
+            self.message_user(request, problem, messages.WARNING)

@@ -7,12 +7,14 @@ through members.services.tills, which stores only hashes.
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
-from django.urls import reverse
-from django.utils.html import format_html
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html, format_html_join
 
 from members.forms import (
     GROUP_INLINE_MEMBER_LIMIT,
@@ -358,6 +360,7 @@ class CustomerAdmin(OrgOwnedAdmin):
         "merged_into",
         "created_at",
         "updated_at",
+        "member_care",
     )
     fieldsets = (
         (None, {"fields": ("org", "first_name", "last_name", "labels")}),
@@ -388,6 +391,7 @@ class CustomerAdmin(OrgOwnedAdmin):
         ),
         ("Custom data", {"classes": ("collapse",), "fields": ("extended_fields", "custom_fields")}),
         ("History", {"fields": ("created_at", "updated_at")}),
+        ("Member care: everything about this customer", {"fields": ("member_care",)}),
     )
     inlines = (
         ProgramEnrollmentInline,
@@ -401,6 +405,30 @@ class CustomerAdmin(OrgOwnedAdmin):
     @admin.display(description="Name", ordering="first_name")
     def full_name(self, customer: Customer) -> str:
         return customer.full_name or "-"
+
+    @admin.display(description="Open")
+    def member_care(self, customer: Customer) -> str:
+        """Links to the customer's rows in every domain's admin (those this user may see)."""
+        if not customer.pk:
+            return "-"
+        by_customer = f"?customer__id__exact={customer.pk}"
+        # The ledger's search matches identifiers exactly; an id alone could also be a group's.
+        identifier = customer.mobile or customer.email or customer.external_id or str(customer.pk)
+        pages = (
+            ("members_transaction", "Transactions", by_customer),
+            ("ledger_pointsaccount", "Points accounts and balances", by_customer),
+            ("ledger_ledgerentry", "Points ledger", f"?q={quote(identifier)}"),
+            ("coupons_coupon", "Coupons", by_customer),
+            ("coupons_couponredemption", "Coupon redemptions (reverse one here)", by_customer),
+        )
+        links = []
+        for name, label, query in pages:
+            try:
+                url = reverse(f"admin:{name}_changelist")
+            except NoReverseMatch:  # that domain's admin is not installed
+                continue
+            links.append((url + query, label))
+        return format_html_join(" · ", '<a href="{}">{}</a>', links)
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()

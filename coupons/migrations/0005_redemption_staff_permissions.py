@@ -1,5 +1,6 @@
 """Permissions on the Coupons II models for the staff roles: marketing managers and member-care
-agents see redemptions (with the reversal flag), reminders sent and the revoke audit; revoking
+agents see redemptions (with the reversal flag), reminders sent and the revoke audit, and may
+reverse a redemption (change on redemptions: the admin's only change is that action); revoking
 goes through the offer's "Revoke coupons" page, which needs change permission on the offer."""
 
 from importlib import import_module
@@ -10,12 +11,12 @@ staff = import_module("coupons.migrations.0002_coupon_staff_permissions")
 
 ROLE_PERMISSIONS = {
     staff.MARKETING_MANAGER: {
-        "couponredemption": ["view"],
+        "couponredemption": ["view", "change"],
         "couponreminderdelivery": ["view"],
         "couponrevocation": ["view"],
     },
     staff.MEMBER_CARE_AGENT: {
-        "couponredemption": ["view"],
+        "couponredemption": ["view", "change"],
         "couponreminderdelivery": ["view"],
         "couponrevocation": ["view"],
     },

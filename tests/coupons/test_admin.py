@@ -88,6 +88,7 @@ def test_role_permissions(roles):
         "view_coupon",
         "view_couponseries",
         "view_couponredemption",
+        "change_couponredemption",
         "view_couponreminderdelivery",
         "view_couponrevocation",
     }

@@ -200,3 +200,29 @@ def test_coupon_moves_to_another_customer_by_revoke_and_upload(make_series, org,
     old = Coupon.objects.get(code="GIFT-0001", revoked_at__isnull=False)
     assert old.customer == first
     assert codes_of(check(old, first, till).failures)[0] in (703, 711)
+
+
+def test_member_care_finds_and_reverses_a_redemption(client, make_series, customer, till):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    outcome = redeem(issue(make_series(), customer, till), customer, till, transaction_number="B-7")
+    agent = get_user_model().objects.create_user("agent", password="pw", is_staff=True)
+    agent.groups.add(Group.objects.get(name="Member care agent"))
+    client.force_login(agent)
+
+    page = client.get(reverse("admin:members_customer_change", args=[customer.pk]))
+    assert page.status_code == 200
+    redemptions_url = reverse("admin:coupons_couponredemption_changelist")
+    assert f"{redemptions_url}?customer__id__exact={customer.pk}" in page.content.decode()
+    listing = client.get(f"{redemptions_url}?customer__id__exact={customer.pk}")
+    assert listing.status_code == 200 and "B-7" in listing.content.decode()
+
+    response = client.post(
+        redemptions_url,
+        {"action": "reverse_selected", "_selected_action": [outcome.redemption.pk]},
+    )
+    assert response.status_code == 302
+    outcome.redemption.refresh_from_db()
+    assert outcome.redemption.is_active is False
+    assert check(outcome.coupon, customer, till).is_redeemable
