@@ -40,6 +40,7 @@ from coupons.exceptions import (
 )
 from coupons.selectors import coupon_customer_find, coupon_series_get
 from coupons.services.redemption import (
+    CouponCheck,
     RedemptionTarget,
     coupon_redeem,
     coupon_redemption_reverse,
@@ -127,6 +128,45 @@ def _check_codes(request: Request) -> list[str]:
     if len(codes) > s.MAX_CHECK_CODES:
         raise exceptions.ValidationError({"code": [f"At most {s.MAX_CHECK_CODES} codes"]})
     return codes
+
+
+def _check_parameters(customer_names, amount_name: str, number_name: str) -> list:
+    return [
+        *[OpenApiParameter(name, OpenApiTypes.STR, required=False) for name in customer_names],
+        OpenApiParameter("code", OpenApiTypes.STR, required=True),
+        OpenApiParameter("details", OpenApiTypes.STR, required=False, enum=["true", "extended"]),
+        OpenApiParameter(
+            "coupon_code_case", OpenApiTypes.STR, required=False, enum=list(s.CODE_CASES)
+        ),
+        OpenApiParameter(amount_name, OpenApiTypes.STR, required=False),
+        OpenApiParameter(number_name, OpenApiTypes.STR, required=False),
+    ]
+
+
+def _run_checks(
+    view: BaseApi, request: Request, customer_names, amount_name: str, number_name: str
+) -> tuple[Customer, list[CouponCheck], list[str], str]:
+    """The is-redeemable flow of both versions: (customer, checks, codes asked, code case)."""
+    params = request.query_params
+    codes = _check_codes(request)
+    case = _code_case(request)
+    amount = s.bill_amount_parse(params.get(amount_name))
+    guard = _Guard(view)
+    identifiers = {name: params.get(name) for name in customer_names if params.get(name)}
+    customer = _find_customer(view, guard, identifiers)
+    checks = guard.run(
+        customer,
+        lambda: coupons_check(
+            org_ids=[view.scope.write_org_id],
+            codes=codes,
+            customer=customer,
+            till=view.principal.till,
+            bill_amount=amount,
+            transaction_number=(params.get(number_name) or "").strip(),
+        ),
+    )
+    guard.failed(customer, sum(1 for check in checks if not check.is_redeemable))
+    return customer, checks, codes, case
 
 
 # v1.1 ----------------------------------------------------------------------------------------
@@ -274,47 +314,14 @@ class CouponV11IsRedeemableApi(BaseApi):
             "`item_status` carries the first. Optional `amount` (bill amount) and "
             "`transaction_number` check the bill rules too. Nothing is written."
         ),
-        parameters=[
-            *[
-                OpenApiParameter(name, OpenApiTypes.STR, required=False)
-                for name in V11_CUSTOMER_PARAMETERS
-            ],
-            OpenApiParameter("code", OpenApiTypes.STR, required=True),
-            OpenApiParameter(
-                "details", OpenApiTypes.STR, required=False, enum=["true", "extended"]
-            ),
-            OpenApiParameter(
-                "coupon_code_case", OpenApiTypes.STR, required=False, enum=list(s.CODE_CASES)
-            ),
-            OpenApiParameter("amount", OpenApiTypes.STR, required=False),
-            OpenApiParameter("transaction_number", OpenApiTypes.STR, required=False),
-        ],
+        parameters=_check_parameters(V11_CUSTOMER_PARAMETERS, "amount", "transaction_number"),
         responses={200: s.CouponV11IsRedeemableOutputSerializer},
     )
     def get(self, request: Request) -> Response:
-        codes = _check_codes(request)
-        case = _code_case(request)
         details = (request.query_params.get("details") or "").strip().lower()
-        amount = s.bill_amount_parse(request.query_params.get("amount"))
-        guard = _Guard(self)
-        identifiers = {
-            name: request.query_params.get(name)
-            for name in V11_CUSTOMER_PARAMETERS
-            if request.query_params.get(name)
-        }
-        customer = _find_customer(self, guard, identifiers)
-        checks = guard.run(
-            customer,
-            lambda: coupons_check(
-                org_ids=[self.scope.write_org_id],
-                codes=codes,
-                customer=customer,
-                till=self.principal.till,
-                bill_amount=amount,
-                transaction_number=(request.query_params.get("transaction_number") or "").strip(),
-            ),
+        customer, checks, codes, case = _run_checks(
+            self, request, V11_CUSTOMER_PARAMETERS, "amount", "transaction_number"
         )
-        guard.failed(customer, sum(1 for check in checks if not check.is_redeemable))
         items = [
             s.v11_check_representation(check, customer, details=details, case=case, asked=asked)
             for check, asked in zip(checks, codes, strict=True)
@@ -475,46 +482,13 @@ class CouponV2IsRedeemableApi(BaseApi):
             "failed rule in `errors` (extension) and their messages in `appendedErrorMessage`. "
             "Optional `billAmount` and `transactionNumber` check the bill rules too."
         ),
-        parameters=[
-            *[
-                OpenApiParameter(name, OpenApiTypes.STR, required=False)
-                for name in V2_CUSTOMER_PARAMETERS
-            ],
-            OpenApiParameter("code", OpenApiTypes.STR, required=True),
-            OpenApiParameter(
-                "details", OpenApiTypes.STR, required=False, enum=["true", "extended"]
-            ),
-            OpenApiParameter(
-                "coupon_code_case", OpenApiTypes.STR, required=False, enum=list(s.CODE_CASES)
-            ),
-            OpenApiParameter("billAmount", OpenApiTypes.STR, required=False),
-            OpenApiParameter("transactionNumber", OpenApiTypes.STR, required=False),
-        ],
+        parameters=_check_parameters(V2_CUSTOMER_PARAMETERS, "billAmount", "transactionNumber"),
         responses={200: s.CouponV2IsRedeemableOutputSerializer},
     )
     def get(self, request: Request) -> Response:
-        codes = _check_codes(request)
-        case = _code_case(request)
-        amount = s.bill_amount_parse(request.query_params.get("billAmount"))
-        guard = _Guard(self)
-        identifiers = {
-            name: request.query_params.get(name)
-            for name in V2_CUSTOMER_PARAMETERS
-            if request.query_params.get(name)
-        }
-        customer = _find_customer(self, guard, identifiers)
-        checks = guard.run(
-            customer,
-            lambda: coupons_check(
-                org_ids=[self.scope.write_org_id],
-                codes=codes,
-                customer=customer,
-                till=self.principal.till,
-                bill_amount=amount,
-                transaction_number=(request.query_params.get("transactionNumber") or "").strip(),
-            ),
+        customer, checks, codes, case = _run_checks(
+            self, request, V2_CUSTOMER_PARAMETERS, "billAmount", "transactionNumber"
         )
-        guard.failed(customer, sum(1 for check in checks if not check.is_redeemable))
         return Response(
             {
                 "customer": coupon_v2_customer_representation(customer),
