@@ -60,19 +60,9 @@ class PlannedScenario:
     order: int
 
 
-PLANNED: tuple[PlannedScenario, ...] = (
-    PlannedScenario(
-        "coupon_redeem_http",
-        "Coupon redemption over HTTP, 32 clients, different coupons (limits held)",
-        70,
-    ),
-    PlannedScenario(
-        "coupon_redeem_http_hot_offer",
-        "Coupon redemption over HTTP, 32 clients, one hot capped offer (limits held)",
-        71,
-    ),
-    PlannedScenario("cart_evaluation", "Cart evaluation against 250 promotions", 80),
-)
+# Every scenario the targets name is built; a later feature whose scenario is not written yet
+# is listed here, so the table shows it as "not available yet".
+PLANNED: tuple[PlannedScenario, ...] = ()
 
 ScenarioClass = TypeVar("ScenarioClass", bound=type[Scenario])
 

@@ -25,7 +25,16 @@ urlpatterns = [
     path("", include("promotions.api.urls")),
 ]
 
-API_PREFIXES = ("/v1.1/", "/v2/", "/v2.1/", "/v3/", "/api_gateway/", "/coupon/api/", "/api/")
+API_PREFIXES = (
+    "/v1/",
+    "/v1.1/",
+    "/v2/",
+    "/v2.1/",
+    "/v3/",
+    "/api_gateway/",
+    "/coupon/api/",
+    "/api/",
+)
 
 
 def handler404(request, exception=None):

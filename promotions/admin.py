@@ -14,6 +14,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
+from promotions import cart_admin  # noqa: F401 (registers the cart promotion admin)
 from promotions.forms import (
     PromotionAdminForm,
     PromotionRestrictionForm,

@@ -126,3 +126,96 @@ class PromotionEventConflictError(ConflictError):
 class ConnectedOrgsHeaderError(DomainError):
     code = 310144
     message = "Connected Orgs not set properly in Headers"
+
+
+# Cart promotions (promotion engine, CONTRACT.md §5.2) --------------------------------------------
+# The contract gives the engine no numeric codes ("errorCode" is the HTTP status); 41xx are this
+# implementation's, listed in docs/API.md.
+class CartPromotionNotFoundError(NotFoundError):
+    code = 4101
+    message = "Cart promotion not found"
+
+
+class CartPromotionInvalidError(DomainError):
+    """A create / update / settings body that breaks a rule of §5.2 (names the field)."""
+
+    code = 4102
+    message = "Validation Failed"
+
+
+class CartPromotionNameExistsError(ConflictError):
+    code = 4103
+    message = "A cart promotion with the same name exists"
+
+
+class CartPromotionPriorityExistsError(ConflictError):
+    code = 4104
+    message = "Another promotion of the campaign has the same priority"
+
+
+class CartPromotionActiveLimitError(DomainError):
+    code = 4105
+    message = "The org has reached its maximum number of active cart promotions"
+
+
+class CartPromotionIdempotencyError(ConflictError):
+    code = 4106
+    message = "The idempotency key was used for a different request"
+
+
+class CartEvaluationNotFoundError(NotFoundError):
+    code = 4110
+    message = "Evaluation not found"
+
+
+class CartEvaluationClosedError(ConflictError):
+    code = 4111
+    message = "The evaluation is no longer pending"
+
+
+class CartPromotionLimitReachedError(DomainError):
+    """A bill carries promotions whose hold was lost (expired or cancelled evaluation) and whose
+    limit has been reached since: the bill is refused so the limit holds; evaluate again."""
+
+    code = 4112
+    message = "A promotion's usage limit has been reached; evaluate the cart again"
+
+
+class PromoCodeNotFoundError(NotFoundError):
+    code = 4120
+    message = "Promo code not found"
+
+
+class PromoCodeInvalidError(DomainError):
+    code = 4121
+    message = "Invalid promo code"
+
+
+class PromoCodeExistsError(ConflictError):
+    code = 4122
+    message = "The promo code already exists in the org"
+
+
+class PromoCodePromotionTypeError(DomainError):
+    code = 4123
+    message = "Promo codes belong to CODE promotions only"
+
+
+class PromoCodeExpiredError(DomainError):
+    code = 4124
+    message = "The promo code's promotion has expired or is inactive"
+
+
+class PromoCodeModeError(DomainError):
+    code = 4125
+    message = "The mode does not match the code's promotion"
+
+
+class PromoCodeCapacityError(DomainError):
+    code = 4126
+    message = "The request does not fit the code space"
+
+
+class CartPromotionEarnError(DomainError):
+    code = 4130
+    message = "The promotion cannot be earned by this customer"

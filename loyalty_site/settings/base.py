@@ -169,11 +169,13 @@ OAUTH_TOKEN_TTL_SECONDS = int(os.environ.get("OAUTH_TOKEN_TTL_SECONDS", "300"))
 # to a function; see members.services.pipeline for the signatures.
 TRANSACTION_ADD_PIPELINE: list[str] = [
     "coupons.services.redemption.transaction_hooks.coupons_on_transaction_add",
+    "promotions.services.cart.bills.cart_promotions_on_transaction_add",
     "promotions.services.earning.earning_on_transaction_add",
 ]
 TRANSACTION_RETURN_PIPELINE: list[str] = [
     "ledger.services.transaction_hooks.ledger_on_transaction_return",
     "coupons.services.redemption.transaction_hooks.coupons_on_transaction_return",
+    "promotions.services.cart.bills.cart_promotions_on_transaction_return",
 ]
 CUSTOMER_REGISTRATION_PIPELINE: list[str] = [
     "ledger.services.accounts.ledger_open_accounts_on_registration",
@@ -187,6 +189,10 @@ COUPON_REDEMPTION_COUNTER_SHARDS = env_int("COUPON_REDEMPTION_COUNTER_SHARDS", 1
 COUPON_THROTTLE_TILL_FAILURES = env_int("COUPON_THROTTLE_TILL_FAILURES", 100)
 COUPON_THROTTLE_CUSTOMER_FAILURES = env_int("COUPON_THROTTLE_CUSTOMER_FAILURES", 10)
 COUPON_THROTTLE_WINDOW_SECONDS = env_int("COUPON_THROTTLE_WINDOW_SECONDS", 300)
+
+# Cart promotions: how long an evaluation holds the promotion and code usage it applied (the bill
+# carrying its evaluation id turns the hold into use; an abandoned cart's hold lapses).
+CART_EVALUATION_HOLD_SECONDS = env_int("CART_EVALUATION_HOLD_SECONDS", 900)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

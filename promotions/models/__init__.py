@@ -1,5 +1,23 @@
-"""Loyalty promotions (CONTRACT.md §5.1): definitions and what they did."""
+"""Loyalty promotions (CONTRACT.md §5.1) and cart promotions (§5.2): definitions and what they
+did."""
 
+from promotions.models.cart import (
+    CartCatalogState,
+    CartEvaluation,
+    CartEvaluationPromotion,
+    CartEvaluationUsage,
+    CartPromotion,
+    CartPromotionCounter,
+    CartPromotionEarn,
+    CartPromotionMode,
+    CartPromotionSettings,
+    CartPromotionType,
+    ConditionRanking,
+    PromoCode,
+    PromoCodeLink,
+    PromotionRanking,
+    RewardRanking,
+)
 from promotions.models.definitions import (
     AllocatePointsOn,
     AwardStrategy,
@@ -29,6 +47,21 @@ from promotions.models.usage import (
 )
 
 __all__ = [
+    "CartCatalogState",
+    "CartEvaluation",
+    "CartEvaluationPromotion",
+    "CartEvaluationUsage",
+    "CartPromotion",
+    "CartPromotionCounter",
+    "CartPromotionEarn",
+    "CartPromotionMode",
+    "CartPromotionSettings",
+    "CartPromotionType",
+    "ConditionRanking",
+    "PromoCode",
+    "PromoCodeLink",
+    "PromotionRanking",
+    "RewardRanking",
     "AllocatePointsOn",
     "AwardStrategy",
     "EventKind",
