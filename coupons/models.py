@@ -380,6 +380,12 @@ class Coupon(BaseModel):
                 condition=Q(customer__isnull=True),
                 name="coupons_series_unissued",
             ),
+            # Revoked codes, found by code to say so (live codes have the unique index).
+            models.Index(
+                fields=["org", "code"],
+                condition=Q(revoked_at__isnull=False),
+                name="coupons_coupon_revoked_code",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, F, Max, Q
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from coupons.exceptions import (
@@ -49,9 +49,6 @@ from coupons.services.redemption.rules import (
 )
 from members.models import Customer, Till, Transaction
 from members.selectors.transactions import customer_transaction_count
-
-# A revoked code may have been uploaded again for someone else: the live row wins.
-LIVE_FIRST = F("revoked_at").asc(nulls_first=True)
 
 
 @dataclass(frozen=True)
@@ -90,12 +87,32 @@ class CouponCheck:
 
 
 # Finding the coupons ---------------------------------------------------------------------------
-def _code_query(org_ids: Sequence[int], target: RedemptionTarget, customer: Customer) -> Q:
+def _coupon_find(
+    org_ids: Sequence[int],
+    target: RedemptionTarget,
+    customer: Customer,
+    *,
+    lock: bool = False,
+) -> Coupon | None:
+    """The coupon a target names, each step an indexed lookup: by id; a live code (the org's
+    unique index of live codes); the redeemer's own row of a common code; else a revoked row
+    (so the answer can say it was revoked)."""
+    coupons = Coupon.objects.select_related("series", "series__org")
+    if lock:
+        coupons = coupons.select_for_update(of=("self",))
     if target.coupon_id is not None:
-        return Q(org_id__in=org_ids, pk=target.coupon_id)
+        return coupons.filter(org_id__in=org_ids, pk=target.coupon_id).first()
     code = normalize_code(target.code)
-    # A common code exists once per customer: the redeemer's own row.
-    return Q(org_id__in=org_ids, code=code) & (Q(is_common=False) | Q(customer_id=customer.pk))
+    live = coupons.filter(org_id__in=org_ids, code=code, is_common=False, revoked_at__isnull=True)
+    coupon = live.first()
+    if coupon is not None:
+        return coupon
+    common = CouponSeries.objects.filter(org_id__in=org_ids, generic_code=code).values("pk")
+    coupon = coupons.filter(series__in=common, customer_id=customer.pk, is_common=True).first()
+    if coupon is not None:
+        return coupon
+    revoked = coupons.filter(org_id__in=org_ids, code=code, revoked_at__isnull=False)
+    return revoked.order_by("-revoked_at", "-pk").first()
 
 
 def _not_found(org_ids: Sequence[int], target: RedemptionTarget) -> CouponRedemptionRuleError:
@@ -114,33 +131,21 @@ def _coupons_locked(
 ) -> list[Coupon]:
     """The coupons of `targets` in request order, locked in id order (no deadlocks between two
     requests that share coupons). Raises 702/703 for a code that names no coupon."""
-    base = Coupon.objects.select_related("series", "series__org")
     if len(targets) == 1:
-        found = list(
-            base.select_for_update(of=("self",))
-            .filter(_code_query(org_ids, targets[0], customer))
-            .order_by(LIVE_FIRST, "pk")[:1]
-        )
-        if not found:
+        coupon = _coupon_find(org_ids, targets[0], customer, lock=True)
+        if coupon is None:
             raise _not_found(org_ids, targets[0])
-        return [found[0]]
+        return [coupon]
     ids: list[int] = []
     for target in targets:
-        pk = (
-            Coupon.objects.filter(_code_query(org_ids, target, customer))
-            .order_by(LIVE_FIRST, "pk")
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if pk is None:
+        coupon = _coupon_find(org_ids, target, customer)
+        if coupon is None:
             raise _not_found(org_ids, target)
-        ids.append(pk)
+        ids.append(coupon.pk)
     if len(set(ids)) != len(ids):
         raise CouponRepeatedInRequestError()
-    locked = {
-        coupon.pk: coupon
-        for coupon in base.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk")
-    }
+    base = Coupon.objects.select_related("series", "series__org").select_for_update(of=("self",))
+    locked = {coupon.pk: coupon for coupon in base.filter(pk__in=ids).order_by("pk")}
     return [locked[pk] for pk in ids]
 
 
@@ -288,12 +293,7 @@ def coupons_check(
             checks.append(CouponCheck(code, None, [CouponRepeatedInRequestError()]))
             continue
         seen.add(code)
-        coupon = (
-            Coupon.objects.select_related("series", "series__org")
-            .filter(_code_query(org_ids, target, customer))
-            .order_by(LIVE_FIRST, "pk")
-            .first()
-        )
+        coupon = _coupon_find(org_ids, target, customer)
         if coupon is None:
             checks.append(CouponCheck(code, None, [_not_found(org_ids, target)]))
             continue
