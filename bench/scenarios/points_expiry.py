@@ -1,6 +1,8 @@
 """Points expiry over many lots through the real job (ledger.jobs PointsExpiryJob: keyset
-batches of owners, one points_expire per owner), timed from enqueue to finished, on a Celery
-worker when REDIS_URL is set. Every lot has lapsed, so every lot is taken."""
+batches of 200 owners, each batch expired set-wise by points_expire_many: one PointsExpiry event
+per owner, a debit per account and a movement per lot, written with a few statements per batch),
+timed from enqueue to finished, on a Celery worker when REDIS_URL is set. Every lot has lapsed,
+so every lot is taken. Target: 20,000 lots/s."""
 
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ from ledger.jobs import EXPIRY_KIND
 from ledger.models import LedgerEntry, LedgerEvent, PointsAccount, PointsLot
 from loyalty_site.core.models import Job
 from members.models import Customer
+
+TARGET_LOTS_PER_SECOND = 20_000
 
 
 @scenario
@@ -49,7 +53,13 @@ class PointsExpiry(Scenario):
         as_of = timezone.localdate(timezone.now(), bench.org.tzinfo).isoformat()
         run = ctx.run_job(kind=EXPIRY_KIND, org=bench.org, params={"as_of": as_of})
         job = run.job
-        ctx.figure("lots expired", lots / run.seconds, "lots/s", samples=lots)
+        ctx.figure(
+            "lots expired",
+            lots / run.seconds,
+            "lots/s",
+            target=TARGET_LOTS_PER_SECOND,
+            samples=lots,
+        )
         ctx.figure("owners", customers / run.seconds, "owners/s", samples=customers)
         ctx.detail("job seconds", round(run.seconds, 3))
 

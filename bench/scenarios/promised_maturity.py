@@ -1,6 +1,7 @@
-"""Promised-points maturity through the real job (ledger.jobs PromisedMaturityJob: one
-points_promised_mature per owner, a PROMISED debit and a REGULAR credit each), timed from
-enqueue to finished, on a Celery worker when REDIS_URL is set."""
+"""Promised-points maturity through the real job (ledger.jobs PromisedMaturityJob: keyset
+batches of 200 owners, each batch converted set-wise by points_promised_mature_many: one
+DelayedAccrual event per owner with a PROMISED debit and a REGULAR credit, a regular lot per
+matured lot), timed from enqueue to finished, on a Celery worker when REDIS_URL is set."""
 
 from __future__ import annotations
 

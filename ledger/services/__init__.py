@@ -6,8 +6,11 @@ from ledger.services.accounts import (
     ledger_open_accounts_on_registration,
     points_accounts_open,
 )
+from ledger.services.accrual import PointsAllocateManyResult, points_allocate_many
 from ledger.services.adjustments import points_negative_adjust
+from ledger.services.bulk import LedgerBatchResult
 from ledger.services.earn import (
+    CreditRequest,
     points_allocate,
     points_bulk_award,
     points_deduct,
@@ -17,10 +20,14 @@ from ledger.services.earn import (
     points_referral_award,
     points_referral_return,
 )
-from ledger.services.expiry import points_expire
+from ledger.services.expiry import points_expire, points_expire_many
 from ledger.services.merge import LedgerMergeResult, ledger_customer_merge
 from ledger.services.posting import OpeningBalance, PromotionRef
-from ledger.services.promised import points_promised_mature, points_trigger_convert
+from ledger.services.promised import (
+    points_promised_mature,
+    points_promised_mature_many,
+    points_trigger_convert,
+)
 from ledger.services.redeem import (
     points_group_redeem,
     points_redeem,
@@ -44,6 +51,9 @@ from ledger.services.validation_codes import (
 )
 
 __all__ = [
+    "CreditRequest",
+    "LedgerBatchResult",
+    "PointsAllocateManyResult",
     "LedgerMergeResult",
     "OpeningBalance",
     "PointsTransferResult",
@@ -54,14 +64,17 @@ __all__ = [
     "ledger_open_accounts_on_registration",
     "points_accounts_open",
     "points_allocate",
+    "points_allocate_many",
     "points_bulk_award",
     "points_deduct",
     "points_expire",
+    "points_expire_many",
     "points_goodwill_credit",
     "points_group_redeem",
     "points_import_credit",
     "points_import_debit",
     "points_promised_mature",
+    "points_promised_mature_many",
     "points_redeem",
     "points_redemption_reverse",
     "points_referral_award",

@@ -4,6 +4,7 @@ referral awards and returns, imports, bulk awards and manual deductions."""
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +17,7 @@ from ledger.services.posting import (
     AccountKey,
     CreditPart,
     EventWriter,
+    Owner,
     PromotionRef,
     clean_idempotency_key,
     ensure_category,
@@ -53,6 +55,125 @@ def _check_transaction(owner: Customer | UserGroup, transaction: Transaction | N
         raise InvalidLedgerRequestError("The transaction belongs to another org")
 
 
+@dataclass(frozen=True)
+class CreditRequest:
+    """One credit of points_allocate_many: points_allocate's arguments but the actor."""
+
+    program: Program
+    points: Decimal | int | str
+    event_name: str
+    idempotency_key: str
+    customer: Customer | None = None
+    user_group: UserGroup | None = None
+    transaction: Transaction | None = None
+    promotion_ref: PromotionRef | dict | None = None
+    category: str = PointsCategory.REGULAR
+    expires_at: datetime.datetime | datetime.date | None = None
+    matures_at: datetime.datetime | None = None
+    occurred_at: datetime.datetime | None = None
+    source: str = ""
+    reason: str = ""
+    notes: str = ""
+    triggered_by: Customer | None = None
+    details: dict | None = None
+
+
+@dataclass(frozen=True)
+class PreparedCredit:
+    """A checked credit: what post_event (one) or points_allocate_many (a batch) writes."""
+
+    owner: Owner
+    key: str
+    fingerprint: str
+    account_key: AccountKey
+    part: CreditPart
+    event_fields: dict[str, Any]
+
+
+class ProgramExpiries:
+    """program_expiry(program, now) by program, computed once per call or batch."""
+
+    def __init__(self, now: datetime.datetime) -> None:
+        self.now = now
+        self._by_program: dict[int, datetime.datetime | None] = {}
+
+    def get(self, program: Program) -> datetime.datetime | None:
+        if program.pk not in self._by_program:
+            self._by_program[program.pk] = program_expiry(program, self.now)
+        return self._by_program[program.pk]
+
+
+def credit_prepare(request: CreditRequest, *, expiries: ProgramExpiries) -> PreparedCredit:
+    """Check one credit as points_allocate does (internal to the ledger app); raises its
+    errors."""
+    owner = resolve_owner(customer=request.customer, user_group=request.user_group)
+    key = clean_idempotency_key(request.idempotency_key)
+    program = request.program
+    ensure_program(owner, program)
+    points = to_points(request.points, program=program)
+    category = ensure_category(request.category)
+    event_name = ensure_event_name(request.event_name)
+    if event_name not in CREDIT_EVENTS:
+        raise InvalidLedgerRequestError(f"{event_name} events are not written by points_allocate")
+    transaction = request.transaction
+    _check_transaction(owner, transaction)
+    promotion = PromotionRef.coerce(request.promotion_ref)
+    now = expiries.now
+    matures_at = request.matures_at
+    lot_expiry = explicit_expiry(request.expires_at, program=program)
+    if category == PointsCategory.PROMISED:
+        if matures_at is None or timezone.is_naive(matures_at):
+            raise InvalidLedgerRequestError("Promised points need an aware maturity time")
+        if lot_expiry is not None and lot_expiry <= matures_at:
+            raise InvalidLedgerRequestError("Promised points must mature before they expire")
+    elif matures_at is not None:
+        raise InvalidLedgerRequestError("Only promised points have a maturity time")
+    elif lot_expiry is None:
+        lot_expiry = expiries.get(program)
+    if lot_expiry is not None and lot_expiry <= now:
+        raise InvalidLedgerRequestError("The expiry time is in the past")
+
+    fingerprint = request_fingerprint(
+        "points_allocate",
+        owner=owner_label(owner),
+        program=program.pk,
+        points=points,
+        event_name=event_name,
+        category=category,
+        transaction=getattr(transaction, "pk", None),
+        promotion=promotion,
+        expires_at=request.expires_at,
+        matures_at=matures_at,
+        reason=request.reason,
+    )
+    return PreparedCredit(
+        owner=owner,
+        key=key,
+        fingerprint=fingerprint,
+        account_key=(program.pk, category),
+        part=CreditPart(
+            points=points,
+            expires_at=lot_expiry,
+            matures_at=matures_at,
+            transaction_id=getattr(transaction, "pk", None),
+        ),
+        event_fields={
+            "event_name": event_name,
+            "occurred_at": request.occurred_at or (transaction.billed_at if transaction else None),
+            "transaction": transaction,
+            "source": request.source,
+            "promotion": promotion,
+            "reason": request.reason[:255],
+            "notes": request.notes,
+            "triggered_by": request.triggered_by,
+            "source_program": program,
+            "details": request.details or {},
+            # A credit's net is its points: the event row is written with it.
+            "net_points": points,
+        },
+    )
+
+
 @db_transaction.atomic
 def points_allocate(
     *,
@@ -83,73 +204,40 @@ def points_allocate(
     Raises InvalidPointsError (801), InvalidProgramIdError (885), CustomerMergedError (8069),
     LedgerIdempotencyConflictError, InvalidLedgerRequestError.
     """
-    owner = resolve_owner(customer=customer, user_group=user_group)
-    key = clean_idempotency_key(idempotency_key)
-    ensure_program(owner, program)
-    points = to_points(points, program=program)
-    category = ensure_category(category)
-    event_name = ensure_event_name(event_name)
-    if event_name not in CREDIT_EVENTS:
-        raise InvalidLedgerRequestError(f"{event_name} events are not written by points_allocate")
-    _check_transaction(owner, transaction)
-    promotion = PromotionRef.coerce(promotion_ref)
-    now = timezone.now()
-    lot_expiry = explicit_expiry(expires_at, program=program)
-    if category == PointsCategory.PROMISED:
-        if matures_at is None or timezone.is_naive(matures_at):
-            raise InvalidLedgerRequestError("Promised points need an aware maturity time")
-        if lot_expiry is not None and lot_expiry <= matures_at:
-            raise InvalidLedgerRequestError("Promised points must mature before they expire")
-    elif matures_at is not None:
-        raise InvalidLedgerRequestError("Only promised points have a maturity time")
-    elif lot_expiry is None:
-        lot_expiry = program_expiry(program, now)
-    if lot_expiry is not None and lot_expiry <= now:
-        raise InvalidLedgerRequestError("The expiry time is in the past")
-
-    fingerprint = request_fingerprint(
-        "points_allocate",
-        owner=owner_label(owner),
-        program=program.pk,
-        points=points,
-        event_name=event_name,
-        category=category,
-        transaction=getattr(transaction, "pk", None),
-        promotion=promotion,
-        expires_at=expires_at,
-        matures_at=matures_at,
-        reason=reason,
+    credit = credit_prepare(
+        CreditRequest(
+            customer=customer,
+            user_group=user_group,
+            program=program,
+            points=points,
+            event_name=event_name,
+            idempotency_key=idempotency_key,
+            transaction=transaction,
+            promotion_ref=promotion_ref,
+            category=category,
+            expires_at=expires_at,
+            matures_at=matures_at,
+            occurred_at=occurred_at,
+            source=source,
+            reason=reason,
+            notes=notes,
+            triggered_by=triggered_by,
+            details=details,
+        ),
+        expiries=ProgramExpiries(timezone.now()),
     )
-    account_key: AccountKey = (program.pk, category)
 
     def write(writer: EventWriter, accounts: dict[AccountKey, PointsAccount]) -> None:
-        part = CreditPart(
-            points=points,
-            expires_at=lot_expiry,
-            matures_at=matures_at,
-            transaction_id=getattr(transaction, "pk", None),
-        )
-        writer.credit(accounts[account_key], [part])
+        writer.credit(accounts[credit.account_key], [credit.part])
 
     return post_event(
-        owner=owner,
-        keys=[account_key],
-        idempotency_key=key,
-        fingerprint=fingerprint,
+        owner=credit.owner,
+        keys=[credit.account_key],
+        idempotency_key=credit.key,
+        fingerprint=credit.fingerprint,
         write=write,
         actor=actor,
-        event_fields={
-            "event_name": event_name,
-            "occurred_at": occurred_at or (transaction.billed_at if transaction else None),
-            "transaction": transaction,
-            "source": source,
-            "promotion": promotion,
-            "reason": reason[:255],
-            "notes": notes,
-            "triggered_by": triggered_by,
-            "source_program": program,
-            "details": details or {},
-        },
+        event_fields=credit.event_fields,
     )
 
 

@@ -2,7 +2,8 @@
 the Data Import profiles): one row credits or debits one customer's points.
 
 The upload is checked (encoding, header, size) and stored under MEDIA_ROOT/jobs/ through the
-default storage, and a `ledger.points_import` job posts it row by row (ledger/jobs.py). The file
+default storage, and a `ledger.points_import` job posts it in file order, a batch of rows at a
+time (ledger/jobs.py; runs of credits set-wise). The file
 is kept out of Job.params so that the job row and its admin page stay small whatever the upload's
 size; it is immutable, so a resumed job reads the same rows. Each row's `reference` is its
 idempotency key in the org: re-running a file posts nothing twice.
@@ -14,20 +15,31 @@ import csv
 import datetime
 import io
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction as db_transaction
 
-from ledger.exceptions import InvalidLedgerRequestError, InvalidProgramIdError
-from ledger.models import LedgerEvent
-from ledger.services.earn import points_import_credit, points_import_debit
+from ledger.exceptions import (
+    ConcurrentLedgerUpdateError,
+    InvalidLedgerRequestError,
+    InvalidProgramIdError,
+)
+from ledger.models import EventName, LedgerEvent
+from ledger.services.accrual import points_allocate_many
+from ledger.services.earn import (
+    CreditRequest,
+    points_import_credit,
+    points_import_debit,
+)
+from loyalty_site.core.exceptions import DomainError
 from loyalty_site.core.jobs import job_create
 from loyalty_site.core.models import Job
 from members.exceptions import InvalidIdentifierError
-from members.models import Org, Program
+from members.models import Customer, Org, Program
 from members.selectors.customers import customer_get_by_identifier
 
 POINTS_IMPORT_KIND = "ledger.points_import"
@@ -144,16 +156,19 @@ def _expiry(text: str) -> datetime.date | None:
         ) from exc
 
 
-def points_import_row(*, org: Org, row: Mapping[str, str], actor: Any) -> LedgerEvent:
-    """Post one row of a points import: CREDIT (optionally expiring at the end of expiry_date,
-    org time zone) or REDEEM / EXPIRE / DEBIT. A row whose reference was already posted with the
-    same content returns that event (is_replay=True).
+@dataclass(frozen=True)
+class _ImportRow:
+    action: str
+    customer: Customer
+    program: Program
+    points: str
+    key: str
+    expires_on: datetime.date | None
 
-    Raises InvalidLedgerRequestError (bad row), InvalidIdentifierError (8013),
-    CustomerNotFoundError (8015), CustomerMergedError (8069), InvalidProgramIdError (885),
-    InvalidPointsError (801), InsufficientCurrentPointsError (804),
-    LedgerIdempotencyConflictError (the reference was used for another row).
-    """
+
+def _import_row_parse(*, org: Org, row: Mapping[str, str]) -> _ImportRow:
+    """The checked cells of one import row (its customer and program read); raises the errors
+    of points_import_row for a bad row."""
     reference = (row.get("reference") or "").strip()
     if not reference:
         raise InvalidLedgerRequestError("reference is required", field="reference")
@@ -184,30 +199,116 @@ def points_import_row(*, org: Org, row: Mapping[str, str], actor: Any) -> Ledger
         raise InvalidProgramIdError(f"Invalid program id {program_text!r}")
     action = (row.get("action") or "").strip().upper()
     expires_on = _expiry((row.get("expiry_date") or "").strip())
-    key = f"{KEY_PREFIX}{reference}"
-    points = (row.get("points") or "").strip()
-    if action in CREDIT_ACTIONS:
-        return points_import_credit(
-            customer=customer,
-            program=program,
-            points=points,
-            actor=actor,
-            idempotency_key=key,
-            expires_at=expires_on,
+    if action in DEBIT_ACTIONS and expires_on is not None:
+        raise InvalidLedgerRequestError(
+            "expiry_date applies to CREDIT rows only", field="expiry_date"
         )
-    if action in DEBIT_ACTIONS:
-        if expires_on is not None:
-            raise InvalidLedgerRequestError(
-                "expiry_date applies to CREDIT rows only", field="expiry_date"
-            )
-        return points_import_debit(
-            customer=customer,
-            program=program,
-            points=points,
-            actor=actor,
-            idempotency_key=key,
-            reason=action,
+    if action not in CREDIT_ACTIONS and action not in DEBIT_ACTIONS:
+        raise InvalidLedgerRequestError(
+            f"action {row.get('action')!r}: use CREDIT, REDEEM, EXPIRE or DEBIT", field="action"
         )
-    raise InvalidLedgerRequestError(
-        f"action {row.get('action')!r}: use CREDIT, REDEEM, EXPIRE or DEBIT", field="action"
+    return _ImportRow(
+        action=action,
+        customer=customer,
+        program=program,
+        points=(row.get("points") or "").strip(),
+        key=f"{KEY_PREFIX}{reference}",
+        expires_on=expires_on,
     )
+
+
+def points_import_row(*, org: Org, row: Mapping[str, str], actor: Any) -> LedgerEvent:
+    """Post one row of a points import: CREDIT (optionally expiring at the end of expiry_date,
+    org time zone) or REDEEM / EXPIRE / DEBIT. A row whose reference was already posted with the
+    same content returns that event (is_replay=True).
+
+    Raises InvalidLedgerRequestError (bad row), InvalidIdentifierError (8013),
+    CustomerNotFoundError (8015), CustomerMergedError (8069), InvalidProgramIdError (885),
+    InvalidPointsError (801), InsufficientCurrentPointsError (804),
+    LedgerIdempotencyConflictError (the reference was used for another row).
+    """
+    parsed = _import_row_parse(org=org, row=row)
+    if parsed.action in CREDIT_ACTIONS:
+        return points_import_credit(
+            customer=parsed.customer,
+            program=parsed.program,
+            points=parsed.points,
+            actor=actor,
+            idempotency_key=parsed.key,
+            expires_at=parsed.expires_on,
+        )
+    return points_import_debit(
+        customer=parsed.customer,
+        program=parsed.program,
+        points=parsed.points,
+        actor=actor,
+        idempotency_key=parsed.key,
+        reason=parsed.action,
+    )
+
+
+def points_import_rows_post(
+    *, org: Org, rows: Sequence[Mapping[str, str]], actor: Any
+) -> dict[int, DomainError]:
+    """Post import rows in file order, as points_import_row would one by one: each run of
+    CREDIT rows set-wise (points_allocate_many), the other rows one at a time. Returns the error
+    of each row that failed, by position in order; a failed row changes nothing."""
+    errors: dict[int, DomainError] = {}
+    credits: list[tuple[int, CreditRequest]] = []
+
+    def post_credits() -> None:
+        if not credits:
+            return
+        try:
+            with db_transaction.atomic():
+                result = points_allocate_many(credits=[c for _, c in credits], actor=actor)
+        except ConcurrentLedgerUpdateError:
+            # A ledger row was written without the owner lock: post this run one row at a time.
+            for position, credit in credits:
+                try:
+                    with db_transaction.atomic():
+                        points_allocate_many(credits=[credit], actor=actor)
+                except DomainError as exc:
+                    errors[position] = exc
+        else:
+            for index, exc in result.errors.items():
+                errors[credits[index][0]] = exc
+        credits.clear()
+
+    for position, row in enumerate(rows):
+        try:
+            parsed = _import_row_parse(org=org, row=row)
+        except DomainError as exc:
+            errors[position] = exc
+            continue
+        if parsed.action in CREDIT_ACTIONS:
+            credits.append(
+                (
+                    position,
+                    CreditRequest(
+                        customer=parsed.customer,
+                        program=parsed.program,
+                        points=parsed.points,
+                        event_name=EventName.POINTS_IMPORT,
+                        idempotency_key=parsed.key,
+                        expires_at=parsed.expires_on,
+                    ),
+                )
+            )
+            continue
+        # A debit may take points credited by the rows before it.
+        post_credits()
+        try:
+            with db_transaction.atomic():
+                points_import_debit(
+                    customer=parsed.customer,
+                    program=parsed.program,
+                    points=parsed.points,
+                    actor=actor,
+                    idempotency_key=parsed.key,
+                    reason=parsed.action,
+                )
+        except DomainError as exc:
+            errors[position] = exc
+    post_credits()
+    return dict(sorted(errors.items()))

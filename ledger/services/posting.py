@@ -8,6 +8,7 @@ the lots in step) -> set the event's net points. All of it inside the caller's a
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import json
@@ -155,14 +156,18 @@ def ensure_program(owner: Owner, program: Program) -> None:
         )
 
 
+CATEGORIES = frozenset(PointsCategory.values)
+EVENT_NAMES = frozenset(EventName.values)
+
+
 def ensure_category(category: str) -> str:
-    if category not in PointsCategory.values:
+    if category not in CATEGORIES:
         raise InvalidLedgerRequestError(f"Unknown points category {category!r}")
     return category
 
 
 def ensure_event_name(event_name: str) -> str:
-    if event_name not in EventName.values:
+    if event_name not in EVENT_NAMES:
         raise InvalidLedgerRequestError(f"Unknown ledger event name {event_name!r}")
     return event_name
 
@@ -530,8 +535,10 @@ class EventWriter:
         return entry, plan
 
     def finish(self) -> LedgerEvent:
-        LedgerEvent.objects.filter(pk=self.event.pk).update(net_points=self.net)
-        self.event.net_points = self.net
+        # The event row may have been written with its net already (a plain credit).
+        if self.event.net_points != self.net:
+            LedgerEvent.objects.filter(pk=self.event.pk).update(net_points=self.net)
+            self.event.net_points = self.net
         return self.event
 
 
@@ -555,12 +562,22 @@ def accounts_open(
     The owner must be locked (lock_for_write) so that no one else opens the same accounts.
     """
     wanted = sorted(set(keys), key=lambda key: (key[0], CATEGORY_ORDER[key[1]]))
-    existing: dict[AccountKey, int] = {}
-    if wanted:
-        rows = PointsAccount.objects.filter(
-            **owner_filter(owner), program_id__in={program_id for program_id, _ in wanted}
-        ).values_list("program_id", "category", "pk")
-        existing = {(program_id, category): pk for program_id, category, pk in rows}
+    if not wanted:
+        return {}, None
+    # Usually every account exists: lock them at once (pk order), one statement.
+    condition = Q(pk__in=[])
+    for program_id, category in wanted:
+        condition |= Q(program_id=program_id, category=category)
+    locked = {
+        (account.program_id, account.category): account
+        for account in PointsAccount.objects.select_for_update(of=("self",))
+        .filter(condition, **owner_filter(owner))
+        .select_related("program", "org")
+        .order_by("pk")
+    }
+    if len(locked) == len(wanted):
+        return {key: locked[key] for key in wanted}, None
+    existing: dict[AccountKey, int] = {key: account.pk for key, account in locked.items()}
     missing = [key for key in wanted if key not in existing]
     event = None
     if missing:
@@ -619,18 +636,18 @@ def post_event(
 
     With `skip_if_empty`, an event that got no entries is rolled back and None returned (jobs).
     """
+    fresh = lock_for_write([owner])[owner_label(owner)]
+    # After the lock: a concurrent call with the same key may have committed while we waited.
+    # A replay answers even when the customer was merged away since.
     replay = find_replay(org_id=owner.org_id, key=idempotency_key, fingerprint=fingerprint)
     if replay is not None:
         return replay
-    fresh = lock_for_write([owner])[owner_label(owner)]
     if merged_error is not None:
         ensure_not_merged(fresh, error=merged_error)
-    # A concurrent call with the same key may have committed while we waited for the lock.
-    replay = find_replay(org_id=owner.org_id, key=idempotency_key, fingerprint=fingerprint)
-    if replay is not None:
-        return replay
     accounts, _ = accounts_open(owner=owner, keys=keys, actor=actor)
-    with db_transaction.atomic():
+    # A savepoint only when an empty event must be rolled back; an error rolls back the
+    # caller's atomic block anyway.
+    with db_transaction.atomic() if skip_if_empty else contextlib.nullcontext():
         if idempotency_key is not None:
             event = keyed_event_create(
                 idempotency_key=idempotency_key,

@@ -10,16 +10,26 @@ waiting account and the credit to REGULAR (net zero). A return before maturity v
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction as db_transaction
-from django.db.models import Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from ledger.exceptions import InsufficientCurrentPointsError
+from ledger.exceptions import InsufficientCurrentPointsError, InvalidLedgerRequestError
 from ledger.models import EventName, LedgerEvent, PointsAccount, PointsLot
+from ledger.services.bulk import (
+    EventRows,
+    LedgerBatchResult,
+    LotSlice,
+    event_for_owner,
+    event_rows_write,
+    owner_accounts_lock,
+)
+from ledger.services.locking import lock_owners
 from ledger.services.posting import (
     ZERO,
     AccountKey,
@@ -27,9 +37,10 @@ from ledger.services.posting import (
     EventWriter,
     LotPlan,
     Owner,
+    accounts_open,
+    actor_event_fields,
     clean_idempotency_key,
     ensure_program,
-    owner_filter,
     owner_label,
     owner_label_batches,
     post_event,
@@ -38,6 +49,7 @@ from ledger.services.posting import (
     resolve_owner,
     to_points,
 )
+from loyalty_site.core.exceptions import DomainError
 from members.models import Customer, Org, PointsCategory, Program, Transaction, UserGroup
 
 REGULAR = PointsCategory.REGULAR
@@ -81,43 +93,162 @@ def points_promised_mature(
 ) -> LedgerEvent | None:
     """Convert the owner's promised lots that matured by `as_of` (default now) into REGULAR
     points: one DelayedAccrual event with a PROMISED debit and a REGULAR credit per program.
-    Returns None when nothing matured. Safe to run twice."""
+    Returns None when nothing matured. Safe to run twice. Raises InsufficientCurrentPointsError
+    (804) when the PROMISED account holds less than its lots."""
     owner = resolve_owner(customer=customer, user_group=user_group)
+    result = points_promised_mature_many(
+        org=owner.org,
+        customer_ids=[owner.pk] if isinstance(owner, Customer) else [],
+        user_group_ids=[owner.pk] if isinstance(owner, UserGroup) else [],
+        as_of=as_of,
+        actor=actor,
+    )
+    error = result.errors.get(owner_label(owner))
+    if error is not None:
+        raise error
+    return result.events[0] if result.events else None
+
+
+@db_transaction.atomic
+def points_promised_mature_many(
+    *,
+    org: Org,
+    customer_ids: Iterable[int] = (),
+    user_group_ids: Iterable[int] = (),
+    as_of: datetime.datetime | None = None,
+    actor: Any = None,
+) -> LedgerBatchResult:
+    """points_promised_mature for a batch of the org's owners at once (the maturity job), with
+    a few set-wise statements for the whole batch. Each matured lot becomes a REGULAR lot with
+    its expiry (or the program's from now) and its bill. A missing REGULAR account is opened
+    first, as for one owner. An owner that is not the org's, or whose PROMISED account holds
+    less than its lots (804), is left untouched and reported in `errors`.
+
+    Raises ConcurrentLedgerUpdateError (nothing is written).
+    """
     as_of = as_of or timezone.now()
-    matured = Q(matures_at__lte=as_of)
-    program_ids = sorted(
-        set(
-            PointsLot.objects.filter(
-                matured,
-                remaining_points__gt=0,
-                account__category=PointsCategory.PROMISED,
-                **{f"account__{name}": value for name, value in owner_filter(owner).items()},
-            ).values_list("account__program_id", flat=True)
+    errors: dict[str, DomainError] = {}
+    customers, groups = lock_owners(customer_ids=customer_ids, user_group_ids=user_group_ids)
+    wanted = [f"customer:{pk}" for pk in sorted(set(customer_ids))] + [
+        f"group:{pk}" for pk in sorted(set(user_group_ids))
+    ]
+    owners: dict[str, Owner] = {
+        owner_label(owner): owner for owner in [*customers.values(), *groups.values()]
+    }
+    for label in wanted:
+        owner = owners.get(label)
+        if owner is None or owner.org_id != org.pk:
+            errors[label] = InvalidLedgerRequestError(f"{label} is not an owner of org {org.pk}")
+    valid = [label for label in wanted if label not in errors]
+    if not valid:
+        return LedgerBatchResult(events=[], errors=errors)
+    owner_ids = {
+        "customer_ids": [owners[label].pk for label in valid if label.startswith("customer:")],
+        "user_group_ids": [owners[label].pk for label in valid if label.startswith("group:")],
+    }
+
+    matured = PointsLot.objects.filter(
+        remaining_points__gt=0, matures_at__lte=as_of, account__category=PointsCategory.PROMISED
+    )
+    # The REGULAR account of each program with matured points must exist before the accounts
+    # are locked: open the missing ones (rare, registration opens them) as post_event would.
+    needed: dict[str, set[int]] = defaultdict(set)
+    owner_columns = ("account__customer_id", "account__user_group_id", "account__program_id")
+    for customer_id, user_group_id, program_id in (
+        matured.filter(_owner_q("account__", **owner_ids)).values_list(*owner_columns).distinct()
+    ):
+        label = f"customer:{customer_id}" if customer_id else f"group:{user_group_id}"
+        needed[label].add(program_id)
+    regular = set(
+        PointsAccount.objects.filter(_owner_q("", **owner_ids), category=REGULAR).values_list(
+            "customer_id", "user_group_id", "program_id"
         )
     )
-    if not program_ids:
-        return None
-    keys: list[AccountKey] = []
-    for program_id in program_ids:
-        keys += [(program_id, PointsCategory.PROMISED), (program_id, REGULAR)]
+    for label, program_ids in needed.items():
+        owner = owners[label]
+        key = (owner.pk, None) if isinstance(owner, Customer) else (None, owner.pk)
+        missing = [(pk, REGULAR) for pk in sorted(program_ids) if (*key, pk) not in regular]
+        if missing:
+            accounts_open(owner=owner, keys=missing, actor=actor)
 
-    def write(writer: EventWriter, accounts: dict[AccountKey, PointsAccount]) -> None:
-        for program_id in program_ids:
-            promised = accounts[(program_id, PointsCategory.PROMISED)]
-            plan = writer.plan(promised, ALL_POINTS, lot_filter=matured)
-            _convert(writer, promised, accounts[(program_id, REGULAR)], plan)
-
-    return post_event(
-        owner=owner,
-        keys=keys,
-        idempotency_key=None,
-        fingerprint="",
-        write=write,
-        actor=actor,
-        merged_error=None,
-        skip_if_empty=True,
-        event_fields={"event_name": EventName.DELAYED_ACCRUAL, "details": {"asOf": str(as_of)}},
+    has_matured = Exists(matured.filter(account=OuterRef("pk")))
+    accounts = owner_accounts_lock(
+        **owner_ids,
+        condition=Q(category=PointsCategory.PROMISED) & has_matured
+        | Q(category=REGULAR, program_id__in={pk for ids in needed.values() for pk in ids}),
     )
+    # The plan of EventWriter.plan for "all matured points": nearest expiry (none last), then id.
+    lots: dict[int, list[tuple[LotSlice, datetime.datetime | None, int | None]]] = defaultdict(list)
+    for lot_id, account_id, remaining, expires_at, transaction_id in (
+        matured.filter(account_id__in=list(accounts))
+        .order_by("account_id", F("expires_at").asc(nulls_last=True), "id")
+        .values_list("pk", "account_id", "remaining_points", "expires_at", "transaction_id")
+    ):
+        lots[account_id].append((LotSlice(lot_id, remaining), expires_at, transaction_id))
+    pairs: dict[str, list[tuple[int, int]]] = defaultdict(list)  # (promised, regular) by owner
+    regular_ids = {
+        (a.owner_label, a.program_id): a.pk for a in accounts.values() if a.category == REGULAR
+    }
+    for account in sorted(accounts.values(), key=lambda a: a.program_id):
+        if account.category == PointsCategory.PROMISED and lots.get(account.pk):
+            target = regular_ids[(account.owner_label, account.program_id)]
+            pairs[account.owner_label].append((account.pk, target))
+
+    now = timezone.now()
+    programs = {
+        program.pk: program
+        for program in Program.objects.filter(
+            pk__in={accounts[target].program_id for ids in pairs.values() for _, target in ids}
+        ).select_related("org")
+    }
+    # The program's expiry from now, for matured lots that had none (as _convert does).
+    default_expiry = {pk: program_expiry(program, now) for pk, program in programs.items()}
+    actor_fields = actor_event_fields(actor)
+    batch: list[EventRows] = []
+    for label in valid:
+        rows = EventRows(
+            event=event_for_owner(
+                owner_label=label,
+                org_id=org.pk,
+                event_name=EventName.DELAYED_ACCRUAL,
+                actor_fields=actor_fields,
+                occurred_at=now,
+                details={"asOf": str(as_of)},
+            ),
+            base=accounts,
+            now=now,
+        )
+        try:
+            for promised_id, regular_id in pairs.get(label, []):
+                planned = lots[promised_id]
+                rows.debit_whole_lots(promised_id, [lot for lot, _, _ in planned])
+                fallback = default_expiry[accounts[regular_id].program_id]
+                rows.credit(
+                    regular_id,
+                    [
+                        CreditPart(
+                            points=lot.points,
+                            expires_at=expires_at or fallback,
+                            transaction_id=transaction_id,
+                        )
+                        for lot, expires_at, transaction_id in planned
+                    ],
+                )
+        except DomainError as exc:
+            errors[label] = exc
+            continue
+        if rows.entries:
+            batch.append(rows)
+    return LedgerBatchResult(events=event_rows_write(batch), errors=errors)
+
+
+def _owner_q(prefix: str, *, customer_ids: list[int], user_group_ids: list[int]) -> Q:
+    condition = Q(pk__in=[])
+    if customer_ids:
+        condition |= Q(**{f"{prefix}customer_id__in": customer_ids})
+    if user_group_ids:
+        condition |= Q(**{f"{prefix}user_group_id__in": user_group_ids})
+    return condition
 
 
 @db_transaction.atomic

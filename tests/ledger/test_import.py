@@ -199,15 +199,16 @@ def test_a_resumed_job_posts_each_row_once(superuser, org, program, people):
     job = points_import_job_create(org=org, file_name="p.csv", content=content, actor=superuser)
     Job.objects.filter(pk=job.pk).update(params={**job.params, "batch_size": 2})
     calls = {"count": 0}
-    real_row = imports.points_import_row
+    real_rows = imports.points_import_rows_post
 
     def flaky(**kwargs):
+        # the second batch (rows 3 and 4) crashes
         calls["count"] += 1
-        if calls["count"] == 4:
+        if calls["count"] == 2:
             raise OperationalError("connection lost")
-        return real_row(**kwargs)
+        return real_rows(**kwargs)
 
-    with mock.patch("ledger.jobs.points_import_row", side_effect=flaky):
+    with mock.patch("ledger.jobs.points_import_rows_post", side_effect=flaky):
         with pytest.raises(OperationalError):
             job_run(job_id=job.pk)
     crashed = Job.objects.get(pk=job.pk)

@@ -323,6 +323,34 @@ class LedgerQueryInputSerializer(serializers.Serializer):
         "none).",
     )
 
+    @classmethod
+    def query_from(cls, params: Mapping[str, Any]) -> LedgerQuery:
+        """The LedgerQuery of `params` (the request's query parameters), as
+        `is_valid(raise_exception=True)` + `validated_data` give it, without building the
+        fields for the usual request: text that the fields would take as it is (at most
+        TEXT max_length once trimmed, no NUL or lone surrogate) is trimmed here; anything else
+        goes through the fields, so that their errors read the same."""
+        attrs: dict[str, str] = {}
+        for name in cls._declared_fields:
+            if name not in params:
+                continue
+            value = params[name]
+            text = value.strip() if isinstance(value, str) else None
+            if text is None or len(text) > TEXT["max_length"] or "\x00" in text:
+                return cls._validated(params)
+            try:
+                text.encode()
+            except UnicodeEncodeError:
+                return cls._validated(params)
+            attrs[name] = text
+        return cls(data=params).validate(attrs)
+
+    @classmethod
+    def _validated(cls, params: Mapping[str, Any]) -> LedgerQuery:
+        serializer = cls(data=params)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
     def _common(self, attrs: Mapping[str, Any]) -> dict[str, Any]:
         owner = _owner_query(attrs)
         tills = _till_query(attrs)

@@ -32,7 +32,7 @@ from ledger.api.entries.serializers import (
     page_details,
 )
 from ledger.exceptions import LedgerNoEntriesError
-from ledger.selectors import ledger_closing_balances, ledger_events_list
+from ledger.selectors import ledger_closing_balances, ledger_events_count, ledger_events_list
 from loyalty_site.api.envelopes import Envelope
 from loyalty_site.api.scoping import SCOPE_HEADER, DataScopeError
 from loyalty_site.api.views import BaseApi
@@ -92,9 +92,7 @@ class LedgerInfoApi(BaseApi):
     def get(self, request: Request) -> Response:
         if self.is_connected_org_api and not request.META.get(SCOPE_HEADER):
             raise DataScopeError("The v2.1 ledger read needs the DATA-SCOPE header")
-        serializer = LedgerInfoInputSerializer(data=request.query_params)
-        serializer.is_valid(raise_exception=True)
-        query: LedgerQuery = serializer.validated_data
+        query: LedgerQuery = LedgerInfoInputSerializer.query_from(request.query_params)
         owner = ledger_owner_get(org_ids=self.scope.org_ids, query=query.owner)
         tills = ledger_till_filter_get(org_id=owner.org_id, query=query.tills)
         filters = query.selector_kwargs(tz=owner.org.tzinfo, tills=tills)
@@ -179,13 +177,11 @@ class LedgerBalanceApi(BaseApi):
         responses={200: LedgerBalanceOutputSerializer},
     )
     def get(self, request: Request) -> Response:
-        serializer = LedgerBalanceInputSerializer(data=request.query_params)
-        serializer.is_valid(raise_exception=True)
-        query: LedgerQuery = serializer.validated_data
+        query: LedgerQuery = LedgerBalanceInputSerializer.query_from(request.query_params)
         owner = ledger_owner_get(org_ids=self.scope.org_ids, query=query.owner)
         tills = ledger_till_filter_get(org_id=owner.org_id, query=query.tills)
         filters = query.selector_kwargs(tz=owner.org.tzinfo, tills=tills)
-        page = ledger_events_list(
+        total = ledger_events_count(
             **_owner_kwargs(owner),
             **filters,
             page_number=query.page_number,
@@ -201,7 +197,6 @@ class LedgerBalanceApi(BaseApi):
             store_ids=tills.store_ids,
             end=filters["end"],
         )
-        total = page.total
         if query.alternate_currencies_only:
             balances, total = [], 0
         ledger_details: dict[str, Any] = page_details(
