@@ -37,7 +37,7 @@ ATTRIBUTION_NOT_FOUND_CODE = 1062
 
 
 def _till_queryset():
-    return Till.objects.select_related("org", "store", "store__zone", "store__concept")
+    return Till.objects.select_related("org", "store")
 
 
 def _basic_cache_key(till: Till, secret: str) -> str:

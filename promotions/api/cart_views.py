@@ -11,7 +11,7 @@ import datetime
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -180,10 +180,13 @@ class CartPromotionCollectionApi(BaseApi):
         return _list_response(request, rows, ids)
 
 
-@extend_schema(exclude=True)
+@extend_schema_view(
+    get=extend_schema(operation_id="api_gateway_v1_promotions_slash_retrieve"),
+    post=extend_schema(operation_id="api_gateway_v1_promotions_slash_create"),
+)
 class CartPromotionCollectionSlashApi(CartPromotionCollectionApi):
     """`GET /api_gateway/v1/promotions/` (the contract's get path ends with a slash): the same
-    view, listed once in the schema."""
+    view under its own operation ids."""
 
 
 def _write_org(view: BaseApi) -> Org:
