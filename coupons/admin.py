@@ -196,7 +196,7 @@ class CouponSeriesAdmin(admin.ModelAdmin):
                     ("is_multiple_use_allowed", "same_user_multiple_redeem"),
                     ("max_redemptions_per_user", "redemption_per_coupon_max_limit"),
                     ("redeem_store_ids", "redeem_zone_ids", "redeem_concept_ids"),
-                    "redeem_till_ids",
+                    ("redeem_till_ids", "redeem_places_file"),
                     ("min_bill_amount", "max_bill_amount"),
                     "redeem_days_of_week",
                     "redeem_days_of_month",

@@ -17,6 +17,7 @@ from django import forms
 from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 
 from coupons.exceptions import CodeCapacityExceededError, CouponSeriesInvalidError
 from coupons.models import (
@@ -40,7 +41,7 @@ from coupons.services.codes import coupon_code_capacity_check
 from coupons.services.messages import template_validate
 from coupons.services.series import SERIES_FIELDS, coupon_series_check
 from coupons.services.uploads import MAX_COLUMN, is_header_row
-from members.models import CustomerLabel
+from members.models import Concept, CustomerLabel, Store, Till, Zone
 
 DAYS_OF_WEEK = [
     (1, "Sunday"),
@@ -115,6 +116,12 @@ class CouponSeriesAdminForm(forms.ModelForm):
     redeem_zone_ids = IdListField(label="Zones", help_text="Zone ids.")
     redeem_concept_ids = IdListField(label="Concepts", help_text="Concept ids.")
     redeem_till_ids = IdListField(label="Tills", help_text="Till ids.")
+    redeem_places_file = forms.FileField(
+        label="Or upload the places (CSV)",
+        required=False,
+        help_text="Rows of `type,id or code`, type TILL, STORE, ZONE or CONCEPT (a header row is "
+        "skipped), e.g. `STORE,delhi-01`. Added to the places above.",
+    )
     redeem_days_of_month = forms.TypedMultipleChoiceField(
         label="Days of the month",
         choices=[(day, str(day)) for day in range(1, 32)],
@@ -210,10 +217,15 @@ class CouponSeriesAdminForm(forms.ModelForm):
             for kind, name in PRODUCT_FIELDS.items()
             if data.get(name)
         ]
-        values["redemption_org_entities"] = [
-            {"redemptionOrgEntityType": kind, "orgEntityId": entity_id}
+        places = {
+            (kind, entity_id)
             for kind, name in PLACE_FIELDS.items()
             for entity_id in data.get(name) or []
+        }
+        places.update(getattr(self, "uploaded_places", ()))
+        values["redemption_org_entities"] = [
+            {"redemptionOrgEntityType": kind, "orgEntityId": entity_id}
+            for kind, entity_id in sorted(places)
         ]
         values["redemption_range"] = {
             "dom": sorted(data.get("redeem_days_of_month") or []),
@@ -236,6 +248,14 @@ class CouponSeriesAdminForm(forms.ModelForm):
         if foreign:
             self.add_error("past_issual_series", "Pick offers of the same org.")
             return data
+        if data.get("redeem_places_file"):
+            try:
+                self.uploaded_places = redemption_places_from_csv(
+                    org=org, content=data["redeem_places_file"].read()
+                )
+            except ValueError as exc:
+                self.add_error("redeem_places_file", str(exc))
+                return data
         values = self.series_values()
         try:
             self.warnings = coupon_series_check(
@@ -285,6 +305,62 @@ class CouponSeriesAdminForm(forms.ModelForm):
             self.add_error(name, exc.message)
         else:
             self.add_error(None, exc.message)
+
+
+PLACE_MODELS = {
+    RedemptionEntityType.TILL: Till,
+    RedemptionEntityType.STORE: Store,
+    RedemptionEntityType.ZONE: Zone,
+    RedemptionEntityType.CONCEPT: Concept,
+}
+MAX_PLACE_ROWS = 20_000
+
+
+def redemption_places_from_csv(*, org, content: bytes) -> set[tuple[str, int]]:
+    """(type, id) of each row of a places CSV (`type,id or code`) among the org's own tills,
+    stores, zones and concepts. Raises ValueError naming every row that matches nothing."""
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError("The file is not UTF-8 text (save it as CSV UTF-8).") from exc
+    wanted: list[tuple[int, str, str]] = []
+    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        cells = [cell.strip() for cell in row]
+        if not any(cells) or (number == 1 and cells[0].lower() in {"type", "entity", "kind"}):
+            continue
+        if len(cells) < 2 or cells[0].upper() not in PLACE_MODELS or not cells[1]:
+            raise ValueError(f"Row {number}: expected TILL, STORE, ZONE or CONCEPT and an id")
+        wanted.append((number, cells[0].upper(), cells[1]))
+        if len(wanted) > MAX_PLACE_ROWS:
+            raise ValueError(f"At most {MAX_PLACE_ROWS:,} places per file")
+    found: set[tuple[str, int]] = set()
+    unknown: list[str] = []
+    for kind, model in PLACE_MODELS.items():
+        values = [value for _, row_kind, value in wanted if row_kind == kind]
+        if not values:
+            continue
+        ids = [int(value) for value in values if value.isdigit() and len(value) < 19]
+        rows = (
+            model.objects.filter(org=org)
+            .filter(Q(pk__in=ids) | Q(code__in=values))
+            .values_list("pk", "code")
+        )
+        by_key = {}
+        for pk, code in rows:
+            by_key[str(pk)] = pk
+            by_key[code] = pk
+        for number, row_kind, value in wanted:
+            if row_kind != kind:
+                continue
+            if value in by_key:
+                found.add((kind, by_key[value]))
+            else:
+                unknown.append(f"row {number} ({kind} {value})")
+    if unknown:
+        raise ValueError("Not a place of this org: " + ", ".join(unknown[:20]))
+    if not found:
+        raise ValueError("The file has no places.")
+    return found
 
 
 class CouponExpiryReminderForm(forms.ModelForm):

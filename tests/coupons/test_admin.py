@@ -221,3 +221,31 @@ def test_other_pages_open(superuser_client, make_series, org):
         reverse("admin:coupons_coupon_change", args=[Coupon.objects.first().pk]),
     ):
         assert superuser_client.get(url).status_code == 200, url
+
+
+@pytest.mark.django_db
+def test_redemption_places_uploaded_as_csv(superuser_client, make_series, org, till):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.members.factories import StoreFactory, ZoneFactory
+
+    series = make_series()
+    zone = ZoneFactory(org=org, code="north")
+    store = StoreFactory(org=org, code="delhi-01")
+    url = reverse("admin:coupons_couponseries_change", args=[series.pk])
+    data = _page_data(superuser_client.get(url))
+    content = f"type,place\nSTORE,delhi-01\nZONE,{zone.pk}\nTILL,{till.code}\n".encode()
+    data["redeem_places_file"] = SimpleUploadedFile("places.csv", content)
+    saved = superuser_client.post(url, data)
+    assert saved.status_code == 302, _errors(saved)
+    series.refresh_from_db()
+    assert sorted(
+        (item["redemptionOrgEntityType"], item["orgEntityId"])
+        for item in series.redemption_org_entities
+    ) == sorted([("STORE", store.pk), ("ZONE", zone.pk), ("TILL", till.pk)])
+
+    data = _page_data(superuser_client.get(url))
+    data["redeem_places_file"] = SimpleUploadedFile("places.csv", b"STORE,nowhere\nMALL,1\n")
+    refused = superuser_client.post(url, data)
+    assert refused.status_code == 200
+    assert "Row 2: expected TILL, STORE, ZONE or CONCEPT" in _errors(refused)
