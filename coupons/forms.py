@@ -151,7 +151,8 @@ class CouponSeriesAdminForm(forms.ModelForm):
         queryset=CouponSeries.objects.none(),
         required=False,
         help_text="Customers who received coupons of these offers in the past 6 months are "
-        "skipped.",
+        "skipped; coupons of these offers are also never redeemed on the same bill as this "
+        "offer's (mutually exclusive offers).",
     )
     generate_codes = forms.IntegerField(
         label="Generate codes now",
