@@ -405,3 +405,49 @@ def test_the_same_cart_gives_the_same_answer():
     }
 
     assert len(answers) == 1
+
+
+def test_indexed_line_matching_agrees_with_each_criterion():
+    # Given random carts and criteria sets (IN / NOT_IN on every key entity and attributes)
+    import random
+
+    from promotions.services.cart.engine import Criterion, _State
+
+    chooser = random.Random(7)
+    words = [f"k{number}" for number in range(12)]
+
+    def criterion() -> Criterion:
+        entity = chooser.choice(["SKU", "CATEGORY", "BRAND", "TAG", "ATTRIBUTE"])
+        return Criterion(
+            entity=entity,
+            include=chooser.random() < 0.7,
+            values=frozenset(chooser.sample(words, chooser.randint(1, 6))),
+            attribute="color" if entity == "ATTRIBUTE" else "",
+        )
+
+    for _ in range(200):
+        lines = tuple(
+            cart_line(
+                index=index,
+                reference_id=str(index),
+                sku=chooser.choice(words),
+                unit_amount=Decimal(10),
+                qty=Decimal(1),
+                categories=chooser.sample(words, chooser.randint(0, 3)),
+                brands=chooser.sample(words, chooser.randint(0, 1)),
+                tags=chooser.sample(words, chooser.randint(0, 2)),
+                attributes={"color": chooser.choice(words)} if chooser.random() < 0.8 else {},
+            )
+            for index in range(chooser.randint(1, 8))
+        )
+        state = _State(Cart(amount=Decimal(0), lines=lines), RankingSettings())
+        for _ in range(10):
+            criteria = tuple(criterion() for _ in range(chooser.randint(0, 3)))
+
+            # When the engine matches them through its index
+            found = state.matching(criteria)
+
+            # Then it finds exactly the lines each criterion matches, in cart order
+            assert found == tuple(
+                line for line in lines if all(item.matches(line) for item in criteria)
+            )

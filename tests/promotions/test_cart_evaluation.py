@@ -9,7 +9,12 @@ from decimal import Decimal
 import pytest
 
 from members.models import LoyaltyType, Transaction
-from promotions.models import CartEvaluation, CartEvaluationPromotion, CartPromotionCounter
+from promotions.models import (
+    CartEvaluation,
+    CartEvaluationPromotion,
+    CartPromotionCounter,
+    PromoCodeLink,
+)
 from promotions.services.cart import cart_promotion_set_active
 from tests.promotions.cart_factories import (  # noqa: F401 (fresh_cart_catalog is autouse)
     ENGINE,
@@ -323,6 +328,39 @@ def test_a_linked_code_applies_without_being_typed(api_client, org):
 
 
 @pytest.mark.django_db
+def test_typed_and_linked_codes_are_read_together(api_client, org):
+    # Given two linked codes (one also typed), an inactive link and an unknown typed code
+    make_code_promotion(org, "OLDER1", name="older", isStackable=True, action=amount_off(1))
+    make_code_promotion(org, "NEWER2", name="newer", isStackable=True, action=amount_off(2))
+    make_code_promotion(org, "GONE3", name="gone", isStackable=True, action=amount_off(3))
+    customer, other = customer_of(org), customer_of(org)
+    for code in ("OLDER1", "NEWER2", "GONE3"):
+        linked = api_client.post(
+            f"{ENGINE}/code/link",
+            {"customerId": customer.pk, "code": code, "mode": "DISCOUNT"},
+            format="json",
+        )
+        assert linked.status_code == 200, linked.json()
+    PromoCodeLink.objects.filter(code__code="GONE3").update(is_active=False)
+
+    # When the customer types one of the linked codes and an unknown one
+    mine = data(evaluate(api_client, customer, [item("A", 150)], promoCodes=["newer2", "NOPE"]))
+    theirs = data(evaluate(api_client, other, [item("A", 150)]))
+
+    # Then the typed code applies once, the active linked one too, the unknown one says why
+    assert sorted(a["code"] for a in mine["appliedPromotions"]) == ["NEWER2", "OLDER1"]
+    assert mine["discount"] == "3.000000"
+    assert [(log["code"], log["reason"]) for log in mine["promoCodeEvaluationLogs"]] == [
+        ("NOPE", "CODE_NOT_FOUND")
+    ]
+    assert CartEvaluation.objects.get(public_id=mine["evaluationId"]).promo_codes == [
+        "NEWER2",
+        "NOPE",
+    ]
+    assert theirs["appliedPromotions"] == []
+
+
+@pytest.mark.django_db
 def test_customer_activation_is_needed_when_configured(api_client, org):
     promotion = make_cart_promotion(org, type="CUSTOMER", customerActivationRequired=True)
     customer = customer_of(org)
@@ -398,3 +436,33 @@ def test_discount_caps_per_customer_window(api_client, org):
 
 def test_promotion_body_factory_is_valid():
     assert promotion_body()["condition"]["type"] == "CART"
+
+
+def test_the_request_fingerprint_keeps_its_stored_form():
+    # Given a cart with every kind of field (fingerprints stored by earlier releases must match)
+    import dataclasses
+    import hashlib
+
+    from promotions.services.cart.evaluation import CartInput, CartItemInput, CartTenderInput
+
+    cart = CartInput(
+        amount=Decimal("150.50"),
+        items=(
+            CartItemInput(
+                sku="A",
+                amount=Decimal("100.50"),
+                qty=Decimal(1),
+                reference_id="line-1",
+                categories=("shoes",),
+                attributes={"color": "red"},
+            ),
+            CartItemInput(sku="B", amount=Decimal(25), qty=Decimal(2)),
+        ),
+        tenders=(CartTenderInput("CreditCard", Decimal(50), "50.00"),),
+        promo_codes=("ZN34C",),
+        category_hierarchy_sent=True,
+    )
+
+    # When it is fingerprinted, Then it is the hash of the JSON of asdict() with the customer
+    text = json.dumps({"customer": 7, **dataclasses.asdict(cart)}, sort_keys=True, default=str)
+    assert cart.fingerprint(7) == hashlib.sha256(text.encode()).hexdigest()

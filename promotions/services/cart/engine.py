@@ -342,27 +342,86 @@ def allocate(total: Decimal, weights: Sequence[tuple[int, Decimal]]) -> dict[int
 
 # The running state ---------------------------------------------------------------------------
 class _State:
-    __slots__ = ("cart", "remaining", "discounted", "total_discount", "combined_cap", "_matches")
+    __slots__ = (
+        "cart",
+        "remaining",
+        "discounted",
+        "total_discount",
+        "combined_cap",
+        "subtotal",
+        "_matches",
+        "_by_criterion",
+        "_positions_by_key",
+    )
 
     def __init__(self, cart: Cart, settings: RankingSettings) -> None:
         self.cart = cart
         self.remaining = {line.index: line.total for line in cart.lines}
         self.discounted: set[int] = set()
         self.total_discount = ZERO
-        base = cart.amount if cart.amount > 0 else cart.subtotal
+        self.subtotal = cart.subtotal
+        base = cart.amount if cart.amount > 0 else self.subtotal
         self.combined_cap = cents_down(base * settings.max_combined_discount_percent / HUNDRED)
-        self._matches: dict[tuple[Criterion, ...], tuple[CartLine, ...]] = {}
+        # Keyed by id() (hashing the criteria costs more than matching them); each entry keeps
+        # its key object alive, so an id is never reused while it is cached.
+        self._matches: dict[int, tuple[tuple[Criterion, ...], tuple[CartLine, ...]]] = {}
+        self._by_criterion: dict[int, tuple[Criterion, frozenset[int]]] = {}
+        # entity -> key -> positions of the lines carrying it, built on first use.
+        self._positions_by_key: dict[str, dict[str, set[int]]] = {}
 
     def matching(self, criteria: tuple[Criterion, ...]) -> tuple[CartLine, ...]:
-        # Promotions often share criteria: match each set once per cart.
-        found = self._matches.get(criteria)
-        if found is None:
-            found = tuple(
-                line
-                for line in self.cart.lines
-                if all(criterion.matches(line) for criterion in criteria)
-            )
-            self._matches[criteria] = found
+        """The lines meeting every criterion, in cart order. Criteria are matched through an
+        index of the cart's keys, each once per cart: 250 promotions against 20 lines would
+        otherwise test every line against every criterion."""
+        cached = self._matches.get(id(criteria))
+        if cached is not None:
+            return cached[1]
+        lines = self.cart.lines
+        positions: frozenset[int] | None = None
+        for criterion in criteria:
+            matched = self._positions_of(criterion)
+            positions = matched if positions is None else positions & matched
+            if not positions:
+                break
+        if positions is None:
+            found = tuple(lines)
+        else:
+            found = tuple(lines[position] for position in sorted(positions))
+        self._matches[id(criteria)] = (criteria, found)
+        return found
+
+    def _positions_of(self, criterion: Criterion) -> frozenset[int]:
+        cached = self._by_criterion.get(id(criterion))
+        if cached is not None:
+            return cached[1]
+        lines = self.cart.lines
+        if criterion.entity == "ATTRIBUTE":
+            hits = {
+                position
+                for position, line in enumerate(lines)
+                if line.attributes.get(criterion.attribute) in criterion.values
+            }
+        else:
+            by_key = self._positions_by_key.get(criterion.entity)
+            if by_key is None:
+                by_key = {}
+                for position, line in enumerate(lines):
+                    for key in line.keys[criterion.entity]:
+                        by_key.setdefault(key, set()).add(position)
+                self._positions_by_key[criterion.entity] = by_key
+            hits = set()
+            if len(criterion.values) < len(by_key):
+                for value in criterion.values:
+                    if value in by_key:
+                        hits |= by_key[value]
+            else:
+                for key, key_positions in by_key.items():
+                    if key in criterion.values:
+                        hits |= key_positions
+        if not criterion.include:
+            hits = set(range(len(lines))) - hits
+        found = frozenset(hits)
+        self._by_criterion[id(criterion)] = (criterion, found)
         return found
 
     def available(self, lines: Iterable[CartLine], single_per_line: bool) -> list[CartLine]:
@@ -409,7 +468,7 @@ def condition_holds(state: _State, condition: Condition, *, use_remaining: bool)
         elif use_remaining:
             measured = sum(state.remaining.values(), ZERO)
         else:
-            measured = state.cart.subtotal
+            measured = state.subtotal
         return _compare(condition.operator, measured, condition.value)
     if condition.kind == "TENDER":
         tender = _tender(state.cart, condition.tender_identifier)

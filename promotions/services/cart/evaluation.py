@@ -17,12 +17,12 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from members.models import Customer, LoyaltyType, Org, Till
@@ -40,7 +40,11 @@ from promotions.models import (
     PromoCode,
     PromoCodeLink,
 )
-from promotions.services.cart.catalog import CartCatalog, cart_catalog_get
+from promotions.services.cart.catalog import (
+    CartCatalog,
+    cart_catalog_of_token,
+    cart_catalog_token_sql,
+)
 from promotions.services.cart.engine import (
     LIMIT_REACHED,
     Candidate,
@@ -114,8 +118,19 @@ class CartInput:
     category_hierarchy_sent: bool = False
 
     def fingerprint(self, customer_id: int | None) -> str:
-        text = json.dumps({"customer": customer_id, **asdict(self)}, sort_keys=True, default=str)
+        """A hash of the request: the JSON of `asdict(self)` with the customer, built without
+        asdict's deep copies (stored fingerprints must keep matching)."""
+        plain = {
+            **_fields_of(self),
+            "items": [_fields_of(item) for item in self.items],
+            "tenders": [_fields_of(tender) for tender in self.tenders],
+        }
+        text = json.dumps({"customer": customer_id, **plain}, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _fields_of(instance: Any) -> dict[str, Any]:
+    return {name: getattr(instance, name) for name in instance.__dataclass_fields__}
 
 
 def code_normalize(code: str) -> str:
@@ -145,11 +160,21 @@ def engine_cart_of(cart: CartInput, reference_ids: Sequence[str]) -> Cart:
 
 
 # Who may get what ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _CodeRow:
+    """What the evaluation reads of a promo code."""
+
+    id: int
+    code: str
+    promotion_id: int
+    is_active: bool
+
+
 @dataclass
 class _CodeEntry:
     text: str
     source: str  # promoCodes, paymentVouchers, linked
-    row: PromoCode | None = None
+    row: _CodeRow | None = None
     candidate: Candidate | None = None
     log: dict[str, Any] | None = None
 
@@ -198,7 +223,58 @@ def _activated(
     )
 
 
-def _code_entries(*, org: Org, cart: CartInput, customer: Customer | None) -> list[_CodeEntry]:
+def _evaluation_reads(
+    *, org: Org, texts: Sequence[str], customer: Customer | None
+) -> tuple[str | None, dict[str, _CodeRow], list[_CodeRow]]:
+    """What an evaluation reads before the engine, in one round trip: the org's catalog token,
+    the typed codes found (by text) and the customer's active linked codes (oldest link first).
+    Plain SQL, as the ORM would spend more building three queries than the database spends
+    answering them."""
+    code_table = PromoCode._meta.db_table
+    link_table = PromoCodeLink._meta.db_table
+    # The links come first: PostgreSQL types each column of a UNION from the first branches
+    # that are not NULL there, pairwise.
+    parts: list[str] = []
+    params: list[Any] = []
+    if customer is not None:
+        parts.append(
+            f"SELECT c.id, c.code, c.promotion_id, c.is_active, 2, l.created_at, l.id "  # noqa: S608
+            f"FROM {link_table} l JOIN {code_table} c ON c.id = l.code_id "
+            "WHERE l.customer_id = %s AND l.is_active AND c.is_active"
+        )
+        params.append(customer.pk)
+    if texts:
+        parts.append(
+            f"SELECT c.id, c.code, c.promotion_id, c.is_active, 1, NULL, NULL FROM {code_table} c "  # noqa: S608
+            f"WHERE c.org_id = %s AND c.code IN ({', '.join(['%s'] * len(texts))})"
+        )
+        params += [org.pk, *texts]
+    parts.append(f"SELECT NULL, ({cart_catalog_token_sql()}), NULL, NULL, 0, NULL, NULL")
+    params.append(org.pk)
+    token: str | None = None
+    typed: dict[str, _CodeRow] = {}
+    linked: list[_CodeRow] = []
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts) + " ORDER BY 5, 6, 7", params)
+        for code_id, text, promotion_id, is_active, kind, _, _ in cursor.fetchall():
+            if kind == 0:
+                token = text
+                continue
+            row = _CodeRow(
+                id=code_id, code=text, promotion_id=promotion_id, is_active=bool(is_active)
+            )
+            if kind == 1:
+                typed[text] = row
+            else:
+                linked.append(row)
+    return token, typed, linked
+
+
+def _code_entries(
+    *, org: Org, cart: CartInput, customer: Customer | None
+) -> tuple[str | None, list[_CodeEntry]]:
+    """The org's catalog token, and the codes the cart brings: typed ones first, then the
+    customer's linked ones."""
     entries: list[_CodeEntry] = []
     seen: set[str] = set()
     for source, codes in (
@@ -210,25 +286,16 @@ def _code_entries(*, org: Org, cart: CartInput, customer: Customer | None) -> li
             if text and text not in seen:
                 seen.add(text)
                 entries.append(_CodeEntry(text=text, source=source))
-    rows = {}
-    if entries:
-        rows = {
-            row.code: row
-            for row in PromoCode.objects.filter(org=org, code__in=[entry.text for entry in entries])
-        }
+    token, typed, linked = _evaluation_reads(
+        org=org, texts=[entry.text for entry in entries], customer=customer
+    )
     for entry in entries:
-        entry.row = rows.get(entry.text)
-    if customer is not None:
-        links = (
-            PromoCodeLink.objects.filter(customer=customer, is_active=True, code__is_active=True)
-            .select_related("code")
-            .order_by("created_at", "pk")
-        )
-        for link in links:
-            if link.code.code not in seen:
-                seen.add(link.code.code)
-                entries.append(_CodeEntry(text=link.code.code, source="linked", row=link.code))
-    return entries
+        entry.row = typed.get(entry.text)
+    for row in linked:
+        if row.code not in seen:
+            seen.add(row.code)
+            entries.append(_CodeEntry(text=row.code, source="linked", row=row))
+    return token, entries
 
 
 def _candidates(
@@ -276,7 +343,7 @@ def _candidates(
                 promotion.public_id,
             )
             continue
-        code_ids[promotion.id] = row.pk
+        code_ids[promotion.id] = row.id
         entry.candidate = Candidate(promotion=promotion, code=entry.text)
         candidates.append(entry.candidate)
     for promotion in live:
@@ -542,10 +609,10 @@ def cart_evaluate(
                 raise CartPromotionIdempotencyError(field="Idempotency-Key")
             return existing
     now = timezone.now()
-    catalog = cart_catalog_get(org.pk)
+    token, entries = _code_entries(org=org, cart=cart, customer=customer)
+    catalog = cart_catalog_of_token(org.pk, token)
     reference_ids = [item.reference_id or str(uuid.uuid4()) for item in cart.items]
     engine_cart = engine_cart_of(cart, reference_ids)
-    entries = _code_entries(org=org, cart=cart, customer=customer)
     candidates, code_ids = _candidates(catalog=catalog, entries=entries, customer=customer, now=now)
     candidates, needs, refusals = _apply_limits(
         org=org,
@@ -580,61 +647,145 @@ def cart_evaluate(
         entries=entries,
         refusals=refusals,
     )
+    applied_rows, usages = _applied_rows(
+        evaluation=evaluation, engine=engine, code_ids=code_ids, needs=needs
+    )
     if not idempotency_key:
-        evaluation.save()
-        _store_applied(evaluation=evaluation, engine=engine, code_ids=code_ids, needs=needs)
+        _evaluation_store(evaluation=evaluation, applied_rows=applied_rows, usages=usages)
         return evaluation
     try:
         with transaction.atomic():
-            evaluation.save()
+            _evaluation_store(evaluation=evaluation, applied_rows=applied_rows, usages=usages)
     except IntegrityError:
         # A concurrent request with the same idempotency key won.
-        existing = CartEvaluation.objects.get(org=org, idempotency_key=idempotency_key)
+        existing = CartEvaluation.objects.filter(org=org, idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
         if existing.request_fingerprint != fingerprint:
-            raise CartPromotionIdempotencyError(field="Idempotency-Key")
+            raise CartPromotionIdempotencyError(field="Idempotency-Key") from None
         return existing
-    _store_applied(evaluation=evaluation, engine=engine, code_ids=code_ids, needs=needs)
     return evaluation
 
 
-def _store_applied(
+def _applied_rows(
     *,
     evaluation: CartEvaluation,
     engine: EngineResult,
     code_ids: dict[int, int],
     needs: dict[int, list[CounterNeed]],
-) -> None:
-    if not engine.applied:
-        return
-    rows = CartEvaluationPromotion.objects.bulk_create(
-        [
+) -> tuple[list[CartEvaluationPromotion], list[tuple[int, CartEvaluationUsage]]]:
+    """The applied promotions' rows, and their usage holds with the position of the applied
+    row each belongs to (unsaved)."""
+    applied_rows: list[CartEvaluationPromotion] = []
+    usages: list[tuple[int, CartEvaluationUsage]] = []
+    for position, applied in enumerate(engine.applied):
+        applied_rows.append(
             CartEvaluationPromotion(
-                evaluation=evaluation,
                 promotion_id=applied.promotion.id,
                 code_id=code_ids.get(applied.promotion.id) if applied.candidate.code else None,
-                customer=evaluation.customer,
+                customer_id=evaluation.customer_id,
                 redemptions=applied.redemptions,
                 discount=applied.discount,
                 position=position,
             )
-            for position, applied in enumerate(engine.applied)
-        ]
-    )
-    usages = []
-    for row, applied in zip(rows, engine.applied, strict=True):
+        )
         for need in needs.get(applied.promotion.id, ()):
             usages.append(
-                CartEvaluationUsage(
-                    applied=row,
-                    counter_id=need.counter_id,
-                    redemptions=applied.redemptions,
-                    transactions=1,
-                    discount=applied.discount,
-                    held_until=evaluation.expires_at,
+                (
+                    position,
+                    CartEvaluationUsage(
+                        counter_id=need.counter_id,
+                        redemptions=applied.redemptions,
+                        transactions=1,
+                        discount=applied.discount,
+                        held_until=evaluation.expires_at,
+                    ),
                 )
             )
+    return applied_rows, usages
+
+
+def _evaluation_store(
+    *,
+    evaluation: CartEvaluation,
+    applied_rows: list[CartEvaluationPromotion],
+    usages: list[tuple[int, CartEvaluationUsage]],
+) -> None:
+    """Insert the evaluation, its applied promotions and their holds: on PostgreSQL in one
+    statement (data-modifying CTEs), elsewhere one statement per table."""
+    if connection.vendor == "postgresql":
+        _evaluation_store_in_one_statement(
+            evaluation=evaluation, applied_rows=applied_rows, usages=usages
+        )
+        return
+    evaluation.save(force_insert=True)
+    for row in applied_rows:
+        row.evaluation = evaluation
+    CartEvaluationPromotion.objects.bulk_create(applied_rows)
+    for position, usage in usages:
+        usage.applied = applied_rows[position]
     if usages:
-        CartEvaluationUsage.objects.bulk_create(usages)
+        CartEvaluationUsage.objects.bulk_create([usage for _, usage in usages])
+
+
+def _insert_parts(
+    instances: Sequence[Any], *, leave_out: str = ""
+) -> tuple[list[str], str, list[list[Any]]]:
+    """The columns, a typed "(%s::type, ...)" row and each instance's parameters, prepared for
+    the database as Django's own INSERT does (pre_save, then get_db_prep_save). The primary key
+    and the `leave_out` field are left out."""
+    fields = [
+        field
+        for field in type(instances[0])._meta.concrete_fields
+        if not field.primary_key and field.attname != leave_out
+    ]
+    row = ", ".join(f"%s::{field.db_type(connection)}" for field in fields)
+    params = [
+        [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+        for instance in instances
+    ]
+    return [field.column for field in fields], row, params
+
+
+def _evaluation_store_in_one_statement(
+    *,
+    evaluation: CartEvaluation,
+    applied_rows: list[CartEvaluationPromotion],
+    usages: list[tuple[int, CartEvaluationUsage]],
+) -> None:
+    """One round trip instead of three: the evaluation's new id feeds its applied rows, whose
+    new ids (matched by position) feed their holds."""
+    columns, row, (params,) = _insert_parts([evaluation])
+    parts = [
+        f"evaluation AS (INSERT INTO {CartEvaluation._meta.db_table} ({', '.join(columns)}) "  # noqa: S608
+        f"VALUES ({row}) RETURNING id)"
+    ]
+    if applied_rows:
+        columns, row, rows = _insert_parts(applied_rows, leave_out="evaluation_id")
+        names = ", ".join(columns)
+        parts.append(
+            f"applied AS (INSERT INTO {CartEvaluationPromotion._meta.db_table} "  # noqa: S608
+            f"(evaluation_id, {names}) SELECT evaluation.id, {names} FROM evaluation, "
+            f"(VALUES {', '.join([f'({row})'] * len(rows))}) AS v({names}) "
+            "RETURNING id, position)"
+        )
+        params += [value for values in rows for value in values]
+    if usages:
+        columns, row, rows = _insert_parts([usage for _, usage in usages], leave_out="applied_id")
+        names = ", ".join(columns)
+        parts.append(
+            f"usage AS (INSERT INTO {CartEvaluationUsage._meta.db_table} (applied_id, {names}) "  # noqa: S608
+            f"SELECT applied.id, {', '.join(f'v.{column}' for column in columns)} "
+            f"FROM applied JOIN (VALUES {', '.join([f'(%s::integer, {row})'] * len(rows))}) "
+            f"AS v(applied_position, {names}) ON v.applied_position = applied.position)"
+        )
+        for (position, _), values in zip(usages, rows, strict=True):
+            params += [position, *values]
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(parts)} SELECT id FROM evaluation", params)  # noqa: S608
+        evaluation.pk = cursor.fetchone()[0]
+    evaluation._state.adding = False
+    evaluation._state.db = connection.alias
 
 
 # Cancel and pending --------------------------------------------------------------------------

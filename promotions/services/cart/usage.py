@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import F, Sum
 
 from promotions.models import (
@@ -148,11 +149,24 @@ def _key_of(row: CartPromotionCounter) -> CounterKey:
 def counters_lock(
     *, org_id: int, keys: Iterable[CounterKey]
 ) -> dict[CounterKey, CartPromotionCounter]:
-    """Create the missing counters, then lock them in pk order (with the few others of the
-    covering set, which is harmless)."""
+    """Create the missing counters, then lock them in pk order: by id when this process knows
+    them all, else through their keys (with the few others of the covering set, harmless)."""
     wanted = sorted(set(keys))
     if not wanted:
         return {}
+    known_ids = [_known_counters[key] for key in wanted if key in _known_counters]
+    if len(known_ids) == len(wanted):
+        by_id = _counters_select_for_update_by_id(known_ids)
+        locked = {
+            key: row
+            for key, counter_id in zip(wanted, known_ids, strict=True)
+            if (row := by_id.get(counter_id)) is not None and _key_of(row) == key
+        }
+        if len(locked) == len(wanted):
+            return locked
+        # A counter this process knew is gone (its promotion was deleted, or a test rolled it
+        # back): look the keys up again below, as on a first use.
+        _known_counters.clear()
     if any(key not in _known_counters for key in wanted):
         _counters_create(org_id=org_id, keys=wanted)
     found = _counters_select_for_update(wanted)
@@ -163,19 +177,22 @@ def counters_lock(
         found = _counters_select_for_update(wanted)
     if len(_known_counters) > MAX_KNOWN_COUNTERS:
         _known_counters.clear()
-    _known_counters.update(dict.fromkeys(wanted))
+    _known_counters.update((key, found[key].pk) for key in wanted)
     return {key: found[key] for key in wanted}
 
 
-# Counters this process has seen exist: their creation check (one query) is skipped. Creating
-# happens before any lock is taken, so that first uses never lock out of pk order.
-_known_counters: dict[CounterKey, None] = {}
+# Counters this process has seen exist, with their ids (a counter's key never changes): their
+# creation check (one query) is skipped and they are locked by id. Creating happens before any
+# lock is taken, so that first uses never lock out of pk order.
+_known_counters: dict[CounterKey, int] = {}
 MAX_KNOWN_COUNTERS = 100_000
 
 
 def _counters_create(*, org_id: int, keys: Sequence[CounterKey]) -> None:
     existing = set(
-        _covering(keys).values_list("promotion_id", "level", "scope_key", "period", "window_start")
+        _covering(keys)
+        .order_by()
+        .values_list("promotion_id", "level", "scope_key", "period", "window_start")
     )
     missing = [key for key in keys if key not in existing]
     if missing:
@@ -203,6 +220,22 @@ def _counters_select_for_update(
     return {key: row for row in rows if (key := _key_of(row)) in wanted}
 
 
+def _counters_select_for_update_by_id(
+    counter_ids: Sequence[int],
+) -> dict[int, CartPromotionCounter]:
+    """Lock the counters in pk order. Plain SQL: the ORM would spend several times what the
+    database does on this query, which every limited evaluation runs."""
+    table = CartPromotionCounter._meta.db_table
+    columns = ", ".join(field.column for field in CartPromotionCounter._meta.concrete_fields)
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    placeholders = ", ".join(["%s"] * len(counter_ids))
+    rows = CartPromotionCounter.objects.raw(
+        f"SELECT {columns} FROM {table} WHERE id IN ({placeholders}) ORDER BY id{lock}",  # noqa: S608
+        list(counter_ids),
+    )
+    return {row.pk: row for row in rows}
+
+
 def counters_lock_by_id(counter_ids: Iterable[int]) -> dict[int, CartPromotionCounter]:
     rows = CartPromotionCounter.objects.select_for_update().filter(pk__in=set(counter_ids))
     return {row.pk: row for row in rows.order_by("pk")}
@@ -222,11 +255,22 @@ def held_by_counter(
     excluding_evaluation_id: int | None = None,
 ) -> dict[int, Held]:
     """What live holds (not yet expired) take of each counter."""
-    rows = CartEvaluationUsage.objects.filter(counter_id__in=set(counter_ids), held_until__gt=now)
-    if excluding_evaluation_id is not None:
-        rows = rows.exclude(applied__evaluation_id=excluding_evaluation_id)
-    sums = rows.values("counter_id").annotate(
-        redemptions=Sum("redemptions"), transactions=Sum("transactions"), discount=Sum("discount")
+    ids = sorted(set(counter_ids))
+    if not ids:
+        return {}
+    if excluding_evaluation_id is None:
+        return _held_sums(ids, now=now)
+    # order_by(): the models' default orderings would join four tables into the sum.
+    sums = (
+        CartEvaluationUsage.objects.filter(counter_id__in=ids, held_until__gt=now)
+        .exclude(applied__evaluation_id=excluding_evaluation_id)
+        .order_by()
+        .values("counter_id")
+        .annotate(
+            redemptions=Sum("redemptions"),
+            transactions=Sum("transactions"),
+            discount=Sum("discount"),
+        )
     )
     return {
         row["counter_id"]: Held(
@@ -236,6 +280,34 @@ def held_by_counter(
         )
         for row in sums
     }
+
+
+def _held_sums(counter_ids: Sequence[int], *, now: datetime.datetime) -> dict[int, Held]:
+    """held_by_counter in plain SQL (every limited evaluation runs it, and the ORM would take
+    several times the database's time); the discount goes through the field's converters."""
+    table = CartEvaluationUsage._meta.db_table
+    field = CartEvaluationUsage._meta.get_field("discount")
+    column = field.get_col(table)
+    converters = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+    placeholders = ", ".join(["%s"] * len(counter_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT counter_id, SUM(redemptions), SUM(transactions), SUM(discount) "  # noqa: S608
+            f"FROM {table} WHERE counter_id IN ({placeholders}) AND held_until > %s "
+            "GROUP BY counter_id",
+            [*counter_ids, connection.ops.adapt_datetimefield_value(now)],
+        )
+        rows = cursor.fetchall()
+    held = {}
+    for counter_id, redemptions, transactions, discount in rows:
+        for converter in converters:
+            discount = converter(discount, column, connection)
+        held[counter_id] = Held(
+            redemptions=int(redemptions or 0),
+            transactions=int(transactions or 0),
+            discount=discount or ZERO,
+        )
+    return held
 
 
 def left_of(counter: CartPromotionCounter, held: Held | None, kpi: str, limit: Decimal) -> Decimal:
