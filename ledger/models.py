@@ -151,6 +151,25 @@ class LedgerEvent(LedgerOwnerMixin, BaseModel):
     business event happened (eventDate, e.g. the bill time).
     """
 
+    # Every event row is written into each of its indexes: an owner or bill needs no index of
+    # its own (the recent-events and transaction indexes below lead with it), and the links
+    # that are mostly empty are indexed only where set.
+    customer = models.ForeignKey(
+        "members.Customer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    user_group = models.ForeignKey(
+        "members.UserGroup",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
     org = models.ForeignKey("members.Org", on_delete=models.PROTECT, related_name="+")
     event_name = models.CharField(max_length=64, choices=EventName.choices)
     occurred_at = models.DateTimeField()
@@ -158,7 +177,12 @@ class LedgerEvent(LedgerOwnerMixin, BaseModel):
     net_points = points_field(default=0)
     # The group member who triggered an event on a group ledger (customerDetails).
     triggered_by = models.ForeignKey(
-        "members.Customer", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "members.Customer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     source = models.CharField(max_length=16, blank=True, default="")
     till = models.ForeignKey(
@@ -173,6 +197,7 @@ class LedgerEvent(LedgerOwnerMixin, BaseModel):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
     )
     transaction = models.ForeignKey(
         "members.Transaction",
@@ -180,6 +205,7 @@ class LedgerEvent(LedgerOwnerMixin, BaseModel):
         null=True,
         blank=True,
         related_name="ledger_events",
+        db_index=False,
     )
     # sourceProgramId: the program the event was raised for (e.g. the till's program of a group
     # redemption), shown with includeTillConceptEvents.
@@ -195,11 +221,16 @@ class LedgerEvent(LedgerOwnerMixin, BaseModel):
     details = models.JSONField(default=dict, blank=True)
     # The other side of a two-ledger event (transfer, merge): each side has its own event.
     related_event = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     # The event this one corrects (a redemption reversal points at the redemption).
     corrects = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="corrections"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="corrections",
+        db_index=False,
     )
     idempotency_key = models.CharField(max_length=128, null=True, blank=True)
     # Hash of the request that wrote the event; a replay with other content is a conflict.
@@ -224,6 +255,14 @@ class LedgerEvent(LedgerOwnerMixin, BaseModel):
                 fields=["user_group", "-created_at", "-id"], name="ledger_event_group_recent"
             ),
             models.Index(fields=["transaction", "event_name"], name="ledger_event_transaction"),
+            *(
+                models.Index(
+                    fields=[link],
+                    condition=Q(**{f"{link}__isnull": False}),
+                    name=f"ledger_event_{link}",
+                )
+                for link in ("triggered_by", "created_by_user", "related_event", "corrects")
+            ),
         ]
 
     def __str__(self) -> str:
@@ -234,7 +273,10 @@ class LedgerEntry(models.Model):
     """One line of an event on one account. Append-only."""
 
     event = models.ForeignKey(LedgerEvent, on_delete=models.PROTECT, related_name="entries")
-    account = models.ForeignKey(PointsAccount, on_delete=models.PROTECT, related_name="entries")
+    # Indexed by the (account, sequence) constraint and the (account, created_at) index.
+    account = models.ForeignKey(
+        PointsAccount, on_delete=models.PROTECT, related_name="entries", db_index=False
+    )
     entry_type = models.CharField(max_length=16, choices=EntryType.choices)
     sequence = models.PositiveIntegerField()
     points = points_field()

@@ -4,21 +4,26 @@ A batch locks its owners (pk order), then the accounts it writes (pk order): the
 order of every ledger write (ledger.services.locking). It builds each owner's event, entries,
 lots and lot movements in memory with the EventWriter's rules (an EventRows per event), then
 writes the whole batch with one bulk insert per table, one UPDATE for the lots it empties and
-one for the accounts, which take their balance and sequence from their newest entry. An owner
-whose rows break a rule (a debit below zero) is left out whole and reported by the caller.
+one for the accounts. On PostgreSQL the inserts are COPYs (ids drawn from the sequences first,
+so no row is read back) and the accounts take the batch's balances only where their sequence
+is still the one the batch started from; elsewhere bulk_create, and the accounts take their
+balance and sequence from their newest entry. An owner whose rows break a rule (a debit below
+zero) is left out whole and reported by the caller.
 """
 
 from __future__ import annotations
 
 import datetime
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, connection
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections
 from django.db import transaction as db_transaction
-from django.db.models import Model, OuterRef, Q, Subquery
+from django.db.models import BooleanField, JSONField, Model, OuterRef, Q, Subquery
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from ledger.exceptions import ConcurrentLedgerUpdateError, InsufficientCurrentPointsError
@@ -72,6 +77,25 @@ ACCOUNT_STATE_FIELDS = (
 )
 
 
+def column_in(
+    model: type[Model], field_name: str, values: Sequence[Any], *, array_type: str = "bigint"
+) -> Q:
+    """`field_name__in=values` for a long list: on PostgreSQL one array parameter
+    (`= ANY(%s)`), so the statement and its preparation do not grow with the list."""
+    if connection.vendor != "postgresql":
+        return Q(**{f"{field_name}__in": values})
+    quote = connection.ops.quote_name
+    column = model._meta.get_field(field_name).column
+    # Names from the model's meta, the values one parameter.
+    return Q(
+        RawSQL(  # noqa: S611
+            f"{quote(model._meta.db_table)}.{quote(column)} = ANY(%s::{array_type}[])",
+            (list(values),),
+            output_field=BooleanField(),
+        )
+    )
+
+
 def owner_accounts_lock(
     *, customer_ids: Iterable[int], user_group_ids: Iterable[int], condition: Q | None = None
 ) -> dict[int, AccountState]:
@@ -80,9 +104,9 @@ def owner_accounts_lock(
     customer_ids, user_group_ids = sorted(set(customer_ids)), sorted(set(user_group_ids))
     owners = Q(pk__in=[])
     if customer_ids:
-        owners |= Q(customer_id__in=customer_ids)
+        owners |= column_in(PointsAccount, "customer_id", customer_ids)
     if user_group_ids:
-        owners |= Q(user_group_id__in=user_group_ids)
+        owners |= column_in(PointsAccount, "user_group_id", user_group_ids)
     if not customer_ids and not user_group_ids:
         return {}
     accounts = PointsAccount.objects.select_for_update().filter(owners)
@@ -102,6 +126,10 @@ class LotSlice:
     points: Decimal
 
 
+EntryRow = tuple[int, str, int, Decimal, Decimal]
+ENTRY_COLUMNS = ("account", "entry_type", "sequence", "points", "closing_balance")
+
+
 @dataclass
 class EventRows:
     """One event and its rows, built in memory as EventWriter would write them. Account states
@@ -110,7 +138,8 @@ class EventRows:
     event: LedgerEvent
     base: dict[int, AccountState]
     now: datetime.datetime
-    entries: list[LedgerEntry] = field(default_factory=list)
+    # (account id, entry type, sequence, points, closing balance) of each entry
+    entries: list[EntryRow] = field(default_factory=list)
     # (index of the entry in `entries`, account id, points, expires_at, matures_at,
     # transaction id) of each lot it creates
     lots: list[tuple[int, int, Decimal, Any, Any, int | None]] = field(default_factory=list)
@@ -132,15 +161,7 @@ class EventRows:
             raise InsufficientCurrentPointsError()
         account = replace(account, balance=balance, last_sequence=account.last_sequence + 1)
         self.accounts[account_id] = account
-        self.entries.append(
-            LedgerEntry(
-                account_id=account_id,
-                entry_type=entry_type,
-                sequence=account.last_sequence,
-                points=points,
-                closing_balance=balance,
-            )
-        )
+        self.entries.append((account_id, entry_type, account.last_sequence, points, balance))
         self.net += delta
         return len(self.entries) - 1
 
@@ -183,54 +204,82 @@ class EventRows:
 
 
 def event_rows_write(batch: Sequence[EventRows]) -> list[LedgerEvent]:
-    """Insert the batch's events and rows (one bulk insert per table), empty the consumed lots
-    and bring the accounts up to their newest entry. Accounts and owners must be locked.
+    """Insert the batch's events and rows (one bulk insert per table: on PostgreSQL a COPY with
+    ids taken from the sequences beforehand), empty the consumed lots and bring the accounts up
+    to their newest entry. Accounts and owners must be locked.
 
-    Raises ConcurrentLedgerUpdateError when the database refuses a row (a write that did not
-    take the locks); nothing of the batch is written then.
+    Raises ConcurrentLedgerUpdateError when the database refuses a row or an account moved
+    (a write that did not take the locks); nothing of the batch is written then.
     """
     batch = [rows for rows in batch if rows.entries]
     if not batch:
         return []
-    size = BULK_BATCH_SIZE
     now = batch[0].now
+    for rows in batch:
+        rows.event.net_points = rows.net
+    events = [rows.event for rows in batch]
+    postgresql = connection.vendor == "postgresql"
     try:
         with db_transaction.atomic():
-            for rows in batch:
-                rows.event.net_points = rows.net
-            events = LedgerEvent.objects.bulk_create([rows.event for rows in batch], size)
-            entries: list[LedgerEntry] = []
-            for rows in batch:
-                for entry in rows.entries:
-                    entry.event_id = rows.event.pk
-                    entries.append(entry)
-            LedgerEntry.objects.bulk_create(entries, size)
+            if postgresql:
+                instances_copy(LedgerEvent, events, now=now)
+                entry_ids = sequence_ids(LedgerEntry, sum(len(rows.entries) for rows in batch))
+                entries: list[tuple[Any, ...]] = []
+                for rows in batch:
+                    event_id = rows.event.pk
+                    for entry in rows.entries:
+                        entries.append((entry_ids[len(entries)], event_id, *entry, now))
+                rows_insert(LedgerEntry, ("id", "event", *ENTRY_COLUMNS, "created_at"), entries)
+            else:
+                LedgerEvent.objects.bulk_create(events, BULK_BATCH_SIZE)
+                created = LedgerEntry.objects.bulk_create(
+                    [
+                        LedgerEntry(
+                            event_id=rows.event.pk, **dict(zip(ENTRY_ATTNAMES, entry, strict=True))
+                        )
+                        for rows in batch
+                        for entry in rows.entries
+                    ],
+                    BULK_BATCH_SIZE,
+                )
+                entry_ids = [entry.pk for entry in created]
             lots: list[tuple[Any, ...]] = []
             consumptions: list[tuple[Any, ...]] = []
             emptied: list[int] = []
             consume = LotConsumption.Kind.CONSUME.value
+            # Each account's sequence before the batch, and its newest state.
+            previous: dict[int, int] = {}
+            newest: dict[int, AccountState] = {}
+            first = 0  # position of the rows' first entry in entry_ids
             for rows in batch:
+                for account_id, _, sequence, _, _ in rows.entries:
+                    previous.setdefault(account_id, sequence - 1)
                 for index, account_id, points, expires_at, matures_at, bill_id in rows.lots:
-                    entry_id = rows.entries[index].pk
+                    entry_id = entry_ids[first + index]
                     lots.append(
                         (account_id, entry_id, points, points, expires_at, matures_at, bill_id, now)
                     )
                 for index, lot_id, points in rows.consumptions:
-                    consumptions.append((rows.entries[index].pk, lot_id, consume, points))
+                    consumptions.append((entry_ids[first + index], lot_id, consume, points))
                 emptied += rows.emptied_lot_ids
+                for account_id, state in rows.accounts.items():
+                    known = newest.get(account_id)
+                    if known is None or state.last_sequence > known.last_sequence:
+                        newest[account_id] = state
+                first += len(rows.entries)
             rows_insert(PointsLot, LOT_COLUMNS, lots)
             rows_insert(LotConsumption, CONSUMPTION_COLUMNS, consumptions)
-            for start in range(0, len(emptied), size):
-                PointsLot.objects.filter(pk__in=emptied[start : start + size]).update(
-                    remaining_points=ZERO
-                )
-            account_ids = sorted({account for rows in batch for account in rows.accounts})
-            accounts_sync(account_ids, now=now)
+            lots_empty(emptied)
+            if postgresql:
+                accounts_update([newest[pk] for pk in sorted(newest)], previous=previous, now=now)
+            else:
+                accounts_sync(sorted(newest), now=now)
     except IntegrityError as exc:
         raise ConcurrentLedgerUpdateError() from exc
     return events
 
 
+ENTRY_ATTNAMES = ("account_id", "entry_type", "sequence", "points", "closing_balance")
 LOT_COLUMNS = (
     "account",
     "source_entry",
@@ -243,38 +292,141 @@ LOT_COLUMNS = (
 )
 CONSUMPTION_COLUMNS = ("entry", "lot", "kind", "points")
 
+# Sequence names by table (PostgreSQL).
+_sequences: dict[str, str] = {}
+
+
+def sequence_ids(model: type[Model], count: int) -> list[int]:
+    """`count` new ids from the model's id sequence (PostgreSQL), so that rows that refer to
+    each other can be written by COPY without reading ids back."""
+    if count <= 0:
+        return []
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if table not in _sequences:
+            cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, model._meta.pk.column])
+            _sequences[table] = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [_sequences[table], count]
+        )
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def instances_copy(
+    model: type[Model], instances: Sequence[Model], *, now: datetime.datetime
+) -> None:
+    """Write unsaved model instances with one COPY (PostgreSQL), as bulk_create would: ids from
+    the sequence, auto_now(_add) times set to `now`, JSON through the field's adapter. The
+    instances get their ids and count as saved. No save() or signals, as bulk_create."""
+    if not instances:
+        return
+    fields = model._meta.concrete_fields
+    stamped = [
+        f.attname
+        for f in fields
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+    ]
+    json = [index for index, f in enumerate(fields) if isinstance(f, JSONField)]
+    values = operator.itemgetter(*(f.attname for f in fields))
+    # The connection itself: each attribute read through the `connection` proxy costs more
+    # than building a row.
+    database = connections[DEFAULT_DB_ALIAS]
+    pk_attname = model._meta.pk.attname
+    rows: list[list[Any]] = []
+    for instance, pk in zip(instances, sequence_ids(model, len(instances)), strict=True):
+        # The instances hold every field (none deferred): ids and times are plain attributes.
+        attributes = instance.__dict__
+        attributes[pk_attname] = pk
+        for attname in stamped:
+            attributes[attname] = now
+        row = list(values(attributes))
+        for index in json:
+            row[index] = fields[index].get_db_prep_save(row[index], database)
+        rows.append(row)
+        instance._state.adding = False
+        instance._state.db = database.alias
+    _copy(model, [f.column for f in fields], rows)
+
+
+def _copy(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """COPY the rows into the model's table. A refused row raises Django's error classes
+    (IntegrityError...), as cursor.execute does: Django wraps no error of cursor.copy."""
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(column) for column in columns)
+    database = connections[DEFAULT_DB_ALIAS]
+    with database.cursor() as cursor, database.wrap_database_errors:
+        with cursor.copy(f"COPY {quote(model._meta.db_table)} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
 
 def rows_insert(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """INSERT `rows` (values of `fields`, in order) into the model's table, with no model
-    instances: on PostgreSQL one INSERT ... SELECT FROM UNNEST of an array per column (what
-    bulk_create sends, less its per-field Python work), elsewhere batched INSERTs."""
+    instances: on PostgreSQL one COPY, elsewhere batched INSERTs."""
     if not rows:
         return
     columns = [model._meta.get_field(name) for name in fields]
+    if connection.vendor == "postgresql":
+        _copy(model, [column.column for column in columns], rows)
+        return
     quote = connection.ops.quote_name
     names = ", ".join(quote(column.column) for column in columns)
     table = quote(model._meta.db_table)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            arrays = ", ".join(f"%s::{column.db_type(connection)}[]" for column in columns)
-            cursor.execute(
-                f"INSERT INTO {table} ({names}) SELECT * FROM UNNEST({arrays})",  # noqa: S608
-                [list(values) for values in zip(*rows, strict=True)],
-            )
-            return
-        placeholders = ", ".join(["%s"] * len(columns))
-        prepared = [
-            [
-                column.get_db_prep_save(value, connection)
-                for column, value in zip(columns, row, strict=True)
-            ]
-            for row in rows
+    placeholders = ", ".join(["%s"] * len(columns))
+    database = connections[DEFAULT_DB_ALIAS]
+    prepared = [
+        [
+            column.get_db_prep_save(value, database)
+            for column, value in zip(columns, row, strict=True)
         ]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
         for start in range(0, len(prepared), BULK_BATCH_SIZE):
             cursor.executemany(
                 f"INSERT INTO {table} ({names}) VALUES ({placeholders})",  # noqa: S608
                 prepared[start : start + BULK_BATCH_SIZE],
             )
+
+
+def lots_empty(lot_ids: Sequence[int]) -> None:
+    """Set the lots' remaining points to zero (one UPDATE per chunk)."""
+    size = len(lot_ids) if connection.vendor == "postgresql" else BULK_BATCH_SIZE
+    for start in range(0, len(lot_ids), max(size, 1)):
+        PointsLot.objects.filter(column_in(PointsLot, "id", lot_ids[start : start + size])).update(
+            remaining_points=ZERO
+        )
+
+
+def accounts_update(
+    states: Sequence[AccountState], *, previous: dict[int, int], now: datetime.datetime
+) -> None:
+    """Write the accounts' new balances and sequences in one UPDATE (PostgreSQL). Raises
+    ConcurrentLedgerUpdateError unless each account still had the sequence the batch started
+    from (`previous`, by account id). The accounts must be locked."""
+    if not states:
+        return
+    ids = [state.pk for state in states]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE ledger_pointsaccount AS account SET balance = new.balance, "
+            "last_sequence = new.last_sequence, updated_at = %s FROM UNNEST(%s::bigint[], "
+            "%s::numeric[], %s::integer[], %s::integer[]) AS new(id, balance, last_sequence, "
+            "previous) WHERE account.id = ANY(%s::bigint[]) AND account.id = new.id "
+            "AND account.last_sequence = new.previous",
+            [
+                now,
+                ids,
+                [state.balance for state in states],
+                [state.last_sequence for state in states],
+                [previous[state.pk] for state in states],
+                # The ids again, as a plain condition: the accounts are found through the
+                # primary key, not by a scan of the table to join with the list.
+                ids,
+            ],
+        )
+        if cursor.rowcount != len(states):
+            raise ConcurrentLedgerUpdateError()
 
 
 def accounts_sync(account_ids: Sequence[int], *, now: datetime.datetime | None = None) -> None:

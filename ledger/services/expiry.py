@@ -18,7 +18,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from ledger.exceptions import InvalidLedgerRequestError
-from ledger.models import EventName, LedgerEvent, PointsLot
+from ledger.models import EventName, LedgerEvent, PointsAccount, PointsLot
 from ledger.services.bulk import (
     EventRows,
     LedgerBatchResult,
@@ -27,7 +27,7 @@ from ledger.services.bulk import (
     event_rows_write,
     owner_accounts_lock,
 )
-from ledger.services.locking import lock_owners
+from ledger.services.locking import lock_owner_rows
 from ledger.services.posting import (
     actor_event_fields,
     owner_label,
@@ -88,11 +88,11 @@ def points_expire_many(
     """
     cutoff = expiry_cutoff(org=org, as_of=as_of)
     errors: dict[str, DomainError] = {}
-    customers, groups = lock_owners(customer_ids=customer_ids, user_group_ids=user_group_ids)
+    customer_ids, user_group_ids = list(customer_ids), list(user_group_ids)
+    owners = lock_owner_rows(customer_ids=customer_ids, user_group_ids=user_group_ids)
     wanted = [f"customer:{pk}" for pk in sorted(set(customer_ids))] + [
         f"group:{pk}" for pk in sorted(set(user_group_ids))
     ]
-    owners = {owner_label(owner): owner for owner in [*customers.values(), *groups.values()]}
     for label in wanted:
         owner = owners.get(label)
         if owner is None or owner.org_id != org.pk:
@@ -153,8 +153,8 @@ def points_expiry_owner_batches(
 ) -> Iterator[tuple[list[str], str]]:
     """Keyset batches of owner labels ("customer:12", "group:3") with lots to expire."""
     lots = PointsLot.objects.filter(
-        account__org=org,
-        remaining_points__gt=0,
-        expires_at__lt=expiry_cutoff(org=org, as_of=as_of),
+        remaining_points__gt=0, expires_at__lt=expiry_cutoff(org=org, as_of=as_of)
     )
-    return owner_label_batches(lots, after=after, size=size)
+    return owner_label_batches(
+        accounts=PointsAccount.objects.filter(org=org), lots=lots, after=after, size=size
+    )

@@ -8,6 +8,9 @@ yet?" safe to check); the account locks guard the cached balances.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import connection
 
 from ledger.models import PointsAccount
 from members.models import Customer, UserGroup
@@ -41,3 +44,48 @@ def lock_accounts(account_ids: Iterable[int]) -> dict[int, PointsAccount]:
         .select_related("program", "org")
         .order_by("pk")
     }
+
+
+@dataclass(frozen=True)
+class LockedOwner:
+    """What a batch write needs of a locked owner row."""
+
+    label: str  # "customer:12", "group:3"
+    pk: int
+    org_id: int
+    merged_into_id: int | None = None
+
+
+def lock_owner_rows(
+    *, customer_ids: Iterable[int] = (), user_group_ids: Iterable[int] = ()
+) -> dict[str, LockedOwner]:
+    """lock_owners for batches: the same row locks in the same order, one statement per owner
+    table, reading only the columns a batch needs (no model instances). By owner label."""
+    locked: dict[str, LockedOwner] = {}
+    for model, kind, columns, ids in (
+        (Customer, "customer", ("id", "org_id", "merged_into_id"), customer_ids),
+        (UserGroup, "group", ("id", "org_id"), user_group_ids),
+    ):
+        ids = sorted(set(ids))
+        if not ids:
+            continue
+        if connection.vendor == "postgresql":
+            table = connection.ops.quote_name(model._meta.db_table)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT {', '.join(columns)} FROM {table} WHERE id = ANY(%s::bigint[]) "  # noqa: S608
+                    "ORDER BY id FOR NO KEY UPDATE",
+                    [ids],
+                )
+                rows = cursor.fetchall()
+        else:
+            rows = (
+                model.objects.select_for_update(no_key=True)
+                .filter(pk__in=ids)
+                .order_by("pk")
+                .values_list(*columns)
+            )
+        for row in rows:
+            owner = LockedOwner(f"{kind}:{row[0]}", *row)
+            locked[owner.label] = owner
+    return locked

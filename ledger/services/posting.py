@@ -20,7 +20,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError
 from django.db import transaction as db_transaction
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from ledger.exceptions import (
@@ -145,7 +145,8 @@ def lock_for_write(owners: Iterable[Owner]) -> dict[str, Owner]:
 
 
 def ensure_not_merged(owner: Owner, *, error: type[Exception] = CustomerMergedError) -> None:
-    if isinstance(owner, Customer) and owner.merged_into_id:
+    # A customer, or a customer's LockedOwner row (groups are never merged).
+    if getattr(owner, "merged_into_id", None):
         raise error(f"Customer {owner.pk} has been merged into customer {owner.merged_into_id}")
 
 
@@ -670,11 +671,16 @@ def post_event(
 
 # Job support --------------------------------------------------------------------------------
 def owner_label_batches(
-    lots: QuerySet[PointsLot], *, after: str, size: int
+    *, accounts: QuerySet[PointsAccount], lots: QuerySet[PointsLot], after: str, size: int
 ) -> Iterator[tuple[list[str], str]]:
-    """Owners of `lots` in a fixed order (customers by id, then groups by id), in batches whose
-    cursor is the last label; resumable from `after`."""
-    phases = (("customer", "account__customer_id"), ("group", "account__user_group_id"))
+    """Owners of the `accounts` that hold any of `lots`, in a fixed order (customers by id, then
+    groups by id), in batches whose cursor is the last label; resumable from `after`.
+
+    A batch walks the accounts in owner order from the cursor and probes each for a lot: the
+    whole walk reads each account once, where a scan of the lots per batch would read all of
+    them each time."""
+    holding = accounts.filter(Exists(lots.filter(account=OuterRef("pk"))))
+    phases = (("customer", "customer_id"), ("group", "user_group_id"))
     after_kind, _, after_id = after.partition(":")
     for index, (kind, field) in enumerate(phases):
         if after and index < [name for name, _ in phases].index(after_kind):
@@ -682,7 +688,7 @@ def owner_label_batches(
         last = int(after_id) if after and kind == after_kind else 0
         while True:
             ids = list(
-                lots.filter(**{f"{field}__gt": last})
+                holding.filter(**{f"{field}__gt": last})
                 .order_by(field)
                 .values_list(field, flat=True)
                 .distinct()[:size]

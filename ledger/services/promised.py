@@ -29,7 +29,7 @@ from ledger.services.bulk import (
     event_rows_write,
     owner_accounts_lock,
 )
-from ledger.services.locking import lock_owners
+from ledger.services.locking import lock_owner_rows
 from ledger.services.posting import (
     ZERO,
     AccountKey,
@@ -41,6 +41,7 @@ from ledger.services.posting import (
     actor_event_fields,
     clean_idempotency_key,
     ensure_program,
+    owner_from_label,
     owner_label,
     owner_label_batches,
     post_event,
@@ -128,13 +129,11 @@ def points_promised_mature_many(
     """
     as_of = as_of or timezone.now()
     errors: dict[str, DomainError] = {}
-    customers, groups = lock_owners(customer_ids=customer_ids, user_group_ids=user_group_ids)
+    customer_ids, user_group_ids = list(customer_ids), list(user_group_ids)
+    owners = lock_owner_rows(customer_ids=customer_ids, user_group_ids=user_group_ids)
     wanted = [f"customer:{pk}" for pk in sorted(set(customer_ids))] + [
         f"group:{pk}" for pk in sorted(set(user_group_ids))
     ]
-    owners: dict[str, Owner] = {
-        owner_label(owner): owner for owner in [*customers.values(), *groups.values()]
-    }
     for label in wanted:
         owner = owners.get(label)
         if owner is None or owner.org_id != org.pk:
@@ -166,10 +165,10 @@ def points_promised_mature_many(
     )
     for label, program_ids in needed.items():
         owner = owners[label]
-        key = (owner.pk, None) if isinstance(owner, Customer) else (None, owner.pk)
+        key = (owner.pk, None) if label.startswith("customer:") else (None, owner.pk)
         missing = [(pk, REGULAR) for pk in sorted(program_ids) if (*key, pk) not in regular]
         if missing:
-            accounts_open(owner=owner, keys=missing, actor=actor)
+            accounts_open(owner=owner_from_label(label), keys=missing, actor=actor)
 
     has_matured = Exists(matured.filter(account=OuterRef("pk")))
     accounts = owner_accounts_lock(
@@ -313,10 +312,9 @@ def promised_maturity_owner_batches(
     *, org: Org, as_of: datetime.datetime, after: str = "", size: int = 200
 ) -> Iterator[tuple[list[str], str]]:
     """Keyset batches of owner labels ("customer:12") holding matured promised lots."""
-    lots = PointsLot.objects.filter(
-        account__org=org,
-        account__category=PointsCategory.PROMISED,
-        remaining_points__gt=0,
-        matures_at__lte=as_of,
+    return owner_label_batches(
+        accounts=PointsAccount.objects.filter(org=org, category=PointsCategory.PROMISED),
+        lots=PointsLot.objects.filter(remaining_points__gt=0, matures_at__lte=as_of),
+        after=after,
+        size=size,
     )
-    return owner_label_batches(lots, after=after, size=size)

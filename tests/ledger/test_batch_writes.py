@@ -4,6 +4,7 @@ points_promised_mature_many (the jobs' batches). They write what the one-owner s
 from __future__ import annotations
 
 import datetime
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -12,6 +13,7 @@ from django.utils import timezone
 
 from ledger import services
 from ledger.exceptions import (
+    ConcurrentLedgerUpdateError,
     InsufficientCurrentPointsError,
     InvalidLedgerRequestError,
     InvalidPointsError,
@@ -26,6 +28,14 @@ from ledger.models import (
     PointsLot,
 )
 from ledger.services import CreditRequest, PromotionRef
+from ledger.services.bulk import (
+    ACCOUNT_STATE_FIELDS,
+    AccountState,
+    EventRows,
+    event_for_owner,
+    event_rows_write,
+)
+from ledger.services.posting import CreditPart
 from loyalty_site.core.jobs import job_create
 from loyalty_site.core.models import Job
 from members.exceptions import CustomerMergedError
@@ -478,4 +488,64 @@ def test_one_owner_maturity_writes_what_the_batch_writes(org, program, till):
 
     assert ledger_rows(two) == ledger_rows(one)
     assert balance(two, program) == 11 and balance(two, program, PROMISED) == 0
+    assert_consistent(org)
+
+
+# Writes the database refuses -----------------------------------------------------------------
+def _stale_credit(org, customer, program, *, sequence_shift: int) -> EventRows:
+    """A 5-point credit built from the customer's account as a batch that took no lock might
+    have seen it: its last sequence shifted by `sequence_shift`."""
+    account = PointsAccount.objects.get(
+        customer=customer, program=program, category=PointsCategory.REGULAR
+    )
+    state = AccountState(
+        *PointsAccount.objects.filter(pk=account.pk).values_list(*ACCOUNT_STATE_FIELDS).get()
+    )
+    stale = replace(state, last_sequence=state.last_sequence + sequence_shift)
+    rows = EventRows(
+        event=event_for_owner(
+            owner_label=f"customer:{customer.pk}",
+            org_id=org.pk,
+            event_name=EventName.GENERIC_EVENT,
+            actor_fields={},
+            occurred_at=timezone.now(),
+        ),
+        base={account.pk: stale},
+        now=timezone.now(),
+    )
+    rows.credit(account.pk, [CreditPart(points=Decimal(5))])
+    return rows
+
+
+@pytest.mark.django_db
+def test_batch_whose_entry_the_database_refuses_writes_nothing(org, program, till):
+    # given a customer with 10 points, and a credit built from a stale account (the sequence
+    # of its entry is taken)
+    customer = member(org, [program])
+    earn(customer, program, 10, actor=till)
+    rows = _stale_credit(org, customer, program, sequence_shift=-1)
+    before = snapshot(org)
+
+    # when the batch is written, then it is refused as a concurrent update and nothing of it
+    # stays (on PostgreSQL the entry goes in by COPY, whose errors Django does not translate)
+    with pytest.raises(ConcurrentLedgerUpdateError):
+        event_rows_write([rows])
+    assert snapshot(org) == before
+    assert balance(customer, program) == 10
+    assert_consistent(org)
+
+
+@pytest.mark.django_db
+def test_batch_whose_account_moved_writes_nothing(postgres_only, org, program, till):
+    # given a credit built from an account state that is not the account's (a sequence ahead:
+    # no entry collides, but the account is not where the batch started from)
+    customer = member(org, [program])
+    earn(customer, program, 10, actor=till)
+    rows = _stale_credit(org, customer, program, sequence_shift=1)
+    before = snapshot(org)
+
+    # when the batch is written, then the account update refuses it and nothing stays
+    with pytest.raises(ConcurrentLedgerUpdateError):
+        event_rows_write([rows])
+    assert snapshot(org) == before
     assert_consistent(org)
