@@ -320,12 +320,8 @@ MAX_PLACE_ROWS = 20_000
 def redemption_places_from_csv(*, org, content: bytes) -> set[tuple[str, int]]:
     """(type, id) of each row of a places CSV (`type,id or code`) among the org's own tills,
     stores, zones and concepts. Raises ValueError naming every row that matches nothing."""
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError("The file is not UTF-8 text (save it as CSV UTF-8).") from exc
     wanted: list[tuple[int, str, str]] = []
-    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+    for number, row in enumerate(_csv_rows(content), start=1):
         cells = [cell.strip() for cell in row]
         if not any(cells) or (number == 1 and cells[0].lower() in {"type", "entity", "kind"}):
             continue
@@ -547,13 +543,18 @@ class CouponRevokeForm(forms.Form):
         return data
 
 
-def _first_column_values(upload) -> list[str]:
+def _csv_rows(content: bytes) -> list[list[str]]:
+    """The rows of an uploaded CSV. Raises ValueError when it is not UTF-8 text."""
     try:
-        text = upload.read().decode("utf-8-sig")
+        text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ValueError("The file is not UTF-8 text (save it as CSV UTF-8).") from exc
+    return list(csv.reader(io.StringIO(text)))
+
+
+def _first_column_values(upload) -> list[str]:
     values = []
-    for number, row in enumerate(csv.reader(io.StringIO(text))):
+    for number, row in enumerate(_csv_rows(upload.read())):
         value = row[0].strip() if row else ""
         if not value or (number == 0 and is_header_row(row)):
             continue

@@ -23,6 +23,7 @@ from coupons.models import (
     CouponUpload,
 )
 from coupons.services.codes import normalize_code
+from coupons.services.redemption.counters import counters_used
 from loyalty_site.core.exceptions import DomainError
 from members.exceptions import CustomerMergedError
 from members.models import Customer
@@ -57,14 +58,7 @@ def with_redemption_totals(queryset: QuerySet[CouponSeries]) -> QuerySet[CouponS
 def series_redeemed_total(series: CouponSeries) -> int:
     """Active redemptions of an offer (the annotation when the row came with it)."""
     total = getattr(series, "redeemed_total", None)
-    if total is None:
-        total = (
-            CouponRedemptionCounter.objects.filter(series=series).aggregate(total=Sum("used"))[
-                "total"
-            ]
-            or 0
-        )
-    return int(total)
+    return int(total) if total is not None else counters_used(series=series)
 
 
 def coupon_series_queryset(*, org_ids: Iterable[int]) -> QuerySet[CouponSeries]:

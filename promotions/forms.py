@@ -435,6 +435,7 @@ class PromotionRestrictionForm(forms.ModelForm):
         return data
 
     def _post_clean(self) -> None:
+        # The service writes the row; the model's own checks ran in clean() already.
         pass
 
 

@@ -26,8 +26,7 @@ class DemoCoupon:
     mobile: str
 
 
-def _offers(org: Org) -> list[dict]:
-    currency_amount = Decimal("200")
+def _offers() -> list[dict]:
     return [
         {
             "description": "Welcome 10% off",
@@ -44,10 +43,10 @@ def _offers(org: Org) -> list[dict]:
             "sends_sms": False,
         },
         {
-            "description": f"{currency_amount} off, up to 1,000 redemptions",
+            "description": "200 off, up to 1,000 redemptions",
             "discount_code": "FLAT200",
             "discount_type": DiscountType.ABSOLUTE,
-            "discount_value": currency_amount,
+            "discount_value": Decimal("200"),
             "code_type": CodeType.UNIQUE,
             "code_length": 8,
             "expiry_strategy": ExpiryStrategy.MONTH_ENDS,
@@ -66,7 +65,7 @@ def coupons_demo_seed(*, org: Org, customers: Sequence[Customer]) -> tuple[int, 
     """Create the demo offers of `org` and issue one coupon of each to `customers`; returns
     (offers created, coupons issued)."""
     offers_created = issued = 0
-    for values in _offers(org):
+    for values in _offers():
         series = CouponSeries.objects.filter(org=org, description=values["description"]).first()
         if series is None:
             series = coupon_series_create(org=org, actor=None, values=values).series

@@ -183,11 +183,10 @@ def coupons_revoke_codes(
     if len(wanted) > MAX_CODES_PER_REQUEST:
         raise RevokeTooManyError(f"At most {MAX_CODES_PER_REQUEST} codes per request")
     series_check_revocable(series)
+    # Revoked rows count as not found (a revoked code may also live again for someone else).
     found = {
         coupon.code: coupon
-        for coupon in Coupon.objects.filter(series=series, code__in=wanted)
-        .order_by(F("revoked_at").asc(nulls_first=True), "pk")
-        .reverse()
+        for coupon in Coupon.objects.filter(series=series, code__in=wanted, revoked_at__isnull=True)
     }
     failures: dict[int, RevokeFailure] = {}
 
@@ -198,7 +197,7 @@ def coupons_revoke_codes(
     revocable_ids = []
     for code in wanted:
         coupon = found.get(code)
-        if coupon is None or coupon.revoked_at is not None:
+        if coupon is None:
             fail(RevokeCouponNotFoundError, "Coupon not found", code)
         elif coupon.is_common:
             fail(RevokeGenericCouponError, RevokeGenericCouponError.message, code)
@@ -208,10 +207,10 @@ def coupons_revoke_codes(
             revocable_ids.append(coupon.pk)
     revocation = _new_revocation(series, CouponRevocation.Mode.CODES, user, till, {"codes": wanted})
     revoked = _mark(_revocable(series).filter(pk__in=revocable_ids), revocation, listed=True)
-    still_redeemed = set(revocable_ids) - {item.coupon_id for item in revoked}
-    for coupon_id in sorted(still_redeemed):  # redeemed while we looked
-        coupon = next(c for c in found.values() if c.pk == coupon_id)
-        fail(RevokeRedeemedCouponError, RevokeRedeemedCouponError.message, coupon.code)
+    revoked_ids = {item.coupon_id for item in revoked}
+    for coupon in found.values():
+        if coupon.pk in revocable_ids and coupon.pk not in revoked_ids:  # redeemed meanwhile
+            fail(RevokeRedeemedCouponError, RevokeRedeemedCouponError.message, coupon.code)
     revocation.failed_count = sum(len(failure.codes) for failure in failures.values())
     revocation.save(update_fields=["revoked_count", "failed_count", "updated_at"])
     return RevokeResult(

@@ -461,7 +461,7 @@ def _check_redemption(series: CouponSeries) -> None:
         if series.redemption_per_coupon_max_limit < 1:
             raise invalid("The per-code limit is at least 1", "redemption_per_coupon_max_limit")
     if series.pk and series.max_redemptions is not None:
-        used, _limit = counters_used(series=series)
+        used = counters_used(series=series)
         if series.max_redemptions < used:
             raise invalid(
                 f"{used} coupons are already redeemed: the limit cannot be lower",

@@ -149,7 +149,7 @@ def counter_give_back(*, series_id: int, shard: int) -> None:
     )
 
 
-def counters_used(*, series: CouponSeries) -> tuple[int, int | None]:
-    """(active redemptions, total limit or None) of an offer."""
+def counters_used(*, series: CouponSeries) -> int:
+    """An offer's active redemptions: the sum of its counter shards."""
     used = CouponRedemptionCounter.objects.filter(series=series).aggregate(total=Sum("used"))
-    return int(used["total"] or 0), series.max_redemptions
+    return int(used["total"] or 0)

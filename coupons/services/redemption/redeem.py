@@ -258,7 +258,7 @@ def redemption_usage(
             customer_id=customer.pk, exclude_id=exclude_transaction_id
         )
     if count_offer and series.max_redemptions is not None:
-        usage.offer_used = counters_used(series=series)[0]
+        usage.offer_used = counters_used(series=series)
     usage.exclusive_offers_on_bill = clashing_offers(series, on_bill)
     return usage
 
