@@ -284,25 +284,29 @@ def coupons_check(
         transaction_number=transaction_number,
         is_check=True,
     )
-    checks: list[CouponCheck] = []
+    found: list[tuple[str, Coupon | None, CouponRedemptionRuleError | None]] = []
     seen: set[str] = set()
     for raw in codes:
         code = normalize_code(raw)
         target = RedemptionTarget(code=code)
         if code in seen:
-            checks.append(CouponCheck(code, None, [CouponRepeatedInRequestError()]))
+            found.append((code, None, CouponRepeatedInRequestError()))
             continue
         seen.add(code)
         coupon = _coupon_find(org_ids, target, customer)
+        found.append((code, coupon, None if coupon else _not_found(org_ids, target)))
+    # The bill's other redemptions are the same for every code: read them once.
+    on_bill = _exclusive_on_bill(
+        org_ids=org_ids,
+        customer=customer,
+        transaction_number=transaction_number,
+        series_ids=[coupon.series_id for _code, coupon, _error in found if coupon],
+    )
+    checks: list[CouponCheck] = []
+    for code, coupon, error in found:
         if coupon is None:
-            checks.append(CouponCheck(code, None, [_not_found(org_ids, target)]))
+            checks.append(CouponCheck(code, None, [error]))
             continue
-        on_bill = _exclusive_on_bill(
-            org_ids=org_ids,
-            customer=customer,
-            transaction_number=transaction_number,
-            series_ids=[coupon.series_id],
-        )
         usage = redemption_usage(
             coupon=coupon, customer=customer, on_bill=on_bill, count_offer=True
         )
