@@ -15,6 +15,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import time
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password
@@ -24,6 +25,7 @@ from rest_framework import authentication
 
 from loyalty_site.api.errors import ApiAuthenticationError
 from loyalty_site.api.principal import ApiPrincipal
+from loyalty_site.core.compiled import CompiledQuery, marker_str
 from members.models import Till
 
 OAUTH_HEADER = "HTTP_X_CAP_API_OAUTH_TOKEN"
@@ -40,6 +42,12 @@ def _till_queryset():
     return Till.objects.select_related("org", "store")
 
 
+# Every Basic-authenticated call looks its till up by code: compiled once, not per call.
+_TILL_BY_CODE: CompiledQuery[Till] = CompiledQuery(
+    lambda code: _till_queryset().filter(code=code).order_by("pk")[:1], code=marker_str()
+)
+
+
 def _basic_cache_key(till: Till, secret: str) -> str:
     digest = hmac.new(
         settings.SECRET_KEY.encode(),
@@ -49,17 +57,29 @@ def _basic_cache_key(till: Till, secret: str) -> str:
     return f"apiauth:basic:{digest}"
 
 
+# Checks this process already made, by cache key, with when they lapse: a till's every call
+# would otherwise ask the shared cache first. The key holds the stored hash, so a new password
+# misses at once; a deactivated till is refused by `authenticate` before the check.
+_VERIFIED_HERE: dict[str, float] = {}
+VERIFIED_HERE_MAX = 4096
+
+
 def till_check_secret(*, till: Till, secret: str) -> bool:
     """True when `secret` (the MD5 hex of the till password) matches the stored hash."""
     if not till.password_hash:
         return False
     key = _basic_cache_key(till, secret)
-    if cache.get(key):
+    now = time.monotonic()
+    if _VERIFIED_HERE.get(key, 0.0) > now:
         return True
-    if check_password(secret.lower(), till.password_hash):
+    if not cache.get(key):
+        if not check_password(secret.lower(), till.password_hash):
+            return False
         cache.set(key, True, BASIC_CACHE_SECONDS)
-        return True
-    return False
+    if len(_VERIFIED_HERE) >= VERIFIED_HERE_MAX:
+        _VERIFIED_HERE.clear()
+    _VERIFIED_HERE[key] = now + BASIC_CACHE_SECONDS
+    return True
 
 
 def oauth_token_issue(*, till: Till) -> tuple[str, int]:
@@ -127,7 +147,7 @@ class TillBasicAuthentication(authentication.BaseAuthentication):
         username, sep, secret = decoded.partition(":")
         if not sep or not username or not secret:
             raise ApiAuthenticationError("Invalid Basic authorization header")
-        till = _till_queryset().filter(code=username).first()
+        till = _TILL_BY_CODE.first(code=username)
         if till is None or not till.is_active or not till.org.is_active:
             raise ApiAuthenticationError("Invalid username or password")
         if not till_check_secret(till=till, secret=secret):

@@ -12,8 +12,14 @@ class DomainError(Exception):
     http_status: int = 400
     message: str = "Invalid request"
 
-    def __init__(self, message: str | None = None, *, code: int | None = None,
-                 http_status: int | None = None, field: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: int | None = None,
+        http_status: int | None = None,
+        field: str | None = None,
+    ) -> None:
         self.message = message or self.message
         if code is not None:
             self.code = code

@@ -37,7 +37,10 @@ class Job(BaseModel):
     result = models.JSONField(default=dict, blank=True)
     error_message = models.TextField(blank=True, default="")
     started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
     started_at = models.DateTimeField(null=True, blank=True)

@@ -36,9 +36,7 @@ def throttle_counts(*, names: Sequence[str], window_seconds: int) -> dict[str, i
     keys = {_window_key(name, window_seconds, now): name for name in names}
     if _uses_redis():
         found = cache.get_many([CACHE_PREFIX + key for key in keys])
-        return {
-            name: int(found.get(CACHE_PREFIX + key) or 0) for key, name in keys.items()
-        }
+        return {name: int(found.get(CACHE_PREFIX + key) or 0) for key, name in keys.items()}
     rows = dict(ThrottleCounter.objects.filter(key__in=list(keys)).values_list("key", "count"))
     return {name: rows.get(key, 0) for key, name in keys.items()}
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from django.db.models import Prefetch, Q, QuerySet
 
+from loyalty_site.core.compiled import CompiledQuery, marker_int, marker_str
 from members.exceptions import (
     CustomerMergedError,
     CustomerNotFoundError,
@@ -28,6 +29,24 @@ def customer_queryset(*, org_ids: Iterable[int]) -> QuerySet[Customer]:
     return Customer.objects.filter(org_id__in=list(org_ids)).select_related("org")
 
 
+def _by_identifier_query(field: str) -> CompiledQuery[Customer]:
+    value_marker = marker_int() if field == "id" else marker_str()
+    return CompiledQuery(
+        lambda org_id, value: (
+            customer_queryset(org_ids=[org_id]).filter(**{field: value}).order_by("id")[:1]
+        ),
+        org_id=marker_int(),
+        value=value_marker,
+    )
+
+
+# One compiled lookup per identifier column: the hot path of every till API (customer by id,
+# mobile, email or external id in one org) skips the ORM's per-call SQL compilation.
+_BY_IDENTIFIER = {
+    field: _by_identifier_query(field) for field in ("id", "mobile", "email", "external_id")
+}
+
+
 def customer_get_by_identifier(
     *,
     org_ids: Iterable[int],
@@ -44,7 +63,13 @@ def customer_get_by_identifier(
     if identifier_value in (None, ""):
         raise CustomerNotFoundError("identifierValue is empty")
     value = normalize_identifier(field, str(identifier_value))
-    customer = customer_queryset(org_ids=org_ids).filter(**{field: value}).order_by("id").first()
+    org_ids = list(org_ids)
+    if len(org_ids) == 1 and field in _BY_IDENTIFIER:
+        customer = _BY_IDENTIFIER[field].first(org_id=org_ids[0], value=value)
+    else:
+        customer = (
+            customer_queryset(org_ids=org_ids).filter(**{field: value}).order_by("id").first()
+        )
     if customer is None:
         raise CustomerNotFoundError()
     if customer.merged_into_id and not allow_merged:

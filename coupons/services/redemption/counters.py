@@ -116,18 +116,30 @@ def _take_waiting(series: CouponSeries, at: datetime.datetime, shards: list[int]
     return None
 
 
-def counter_take(*, series: CouponSeries, at: datetime.datetime) -> int | None:
+def counter_take_free_statement(*, series_id: int, at: datetime.datetime) -> tuple[str, list]:
+    """`UPDATE ... RETURNING shard` taking one unit from a shard with room that no other
+    transaction holds (starting at a random one), and its parameters; no row means none was
+    free. Usable as a data-modifying CTE, so the caller's INSERT rides the same round trip."""
+    shards = shard_count()
+    start = random.randrange(shards)  # noqa: S311 - spreading load, not security
+    return _take_any_sql(connection.vendor), [at, series_id, shards - start, shards]
+
+
+def counter_take(
+    *, series: CouponSeries, at: datetime.datetime, free_tried: bool = False
+) -> int | None:
     """Count one redemption; returns the shard it was counted in, or None when the offer's
     total limit is reached (every shard full with committed redemptions). Runs inside the
     caller's transaction: the shard row stays locked until it commits or rolls back, and a
-    rollback gives the unit back."""
-    shards = shard_count()
-    start = random.randrange(shards)  # noqa: S311 - spreading load, not security
-    with connection.cursor() as cursor:
-        cursor.execute(_take_any_sql(connection.vendor), [at, series.pk, shards - start, shards])
-        row = cursor.fetchone()
-    if row is not None:
-        return int(row[0])
+    rollback gives the unit back. `free_tried`: the caller already ran
+    counter_take_free_statement and found no free shard."""
+    if not free_tried:
+        sql, params = counter_take_free_statement(series_id=series.pk, at=at)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        if row is not None:
+            return int(row[0])
     if not CouponRedemptionCounter.objects.filter(series=series).exists():
         counters_ensure(series=series)
     while True:

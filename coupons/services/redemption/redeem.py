@@ -17,8 +17,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
-from django.db import transaction
-from django.db.models import Count, Max
+from django.db import connection, transaction
+from django.db.models import Count, F, Max
 from django.utils import timezone
 
 from coupons.exceptions import (
@@ -37,7 +37,11 @@ from coupons.models import (
 )
 from coupons.services.codes import normalize_code
 from coupons.services.currency import coupon_value_for_store
-from coupons.services.redemption.counters import counter_take, counters_used
+from coupons.services.redemption.counters import (
+    counter_take,
+    counter_take_free_statement,
+    counters_used,
+)
 from coupons.services.redemption.rules import (
     RedemptionAsk,
     RedemptionUsage,
@@ -47,6 +51,7 @@ from coupons.services.redemption.rules import (
     redemption_failures,
     redemptions_left,
 )
+from loyalty_site.core.compiled import CompiledQuery, insert_parts, marker_int, marker_str
 from members.models import Customer, Till, Transaction
 from members.selectors.transactions import customer_transaction_count
 
@@ -87,6 +92,22 @@ class CouponCheck:
 
 
 # Finding the coupons ---------------------------------------------------------------------------
+def _live_code_query(*, lock: bool) -> CompiledQuery[Coupon]:
+    def build(org_id: int, code: str):
+        coupons = Coupon.objects.select_related("series", "series__org")
+        if lock:
+            coupons = coupons.select_for_update(of=("self",))
+        live = coupons.filter(org_id=org_id, code=code, is_common=False, revoked_at__isnull=True)
+        return live.order_by("pk")[:1]
+
+    return CompiledQuery(build, org_id=marker_int(), code=marker_str())
+
+
+# The usual lookup (a live code in one org, with its offer and org) compiled once per process;
+# it is on every redemption and check.
+_LIVE_CODE = {False: _live_code_query(lock=False), True: _live_code_query(lock=True)}
+
+
 def _coupon_find(
     org_ids: Sequence[int],
     target: RedemptionTarget,
@@ -103,8 +124,13 @@ def _coupon_find(
     if target.coupon_id is not None:
         return coupons.filter(org_id__in=org_ids, pk=target.coupon_id).first()
     code = normalize_code(target.code)
-    live = coupons.filter(org_id__in=org_ids, code=code, is_common=False, revoked_at__isnull=True)
-    coupon = live.first()
+    if len(org_ids) == 1:
+        coupon = _LIVE_CODE[lock].first(org_id=org_ids[0], code=code)
+    else:
+        live = coupons.filter(
+            org_id__in=org_ids, code=code, is_common=False, revoked_at__isnull=True
+        )
+        coupon = live.order_by("pk").first()
     if coupon is not None:
         return coupon
     common = CouponSeries.objects.filter(org_id__in=org_ids, generic_code=code).values("pk")
@@ -349,6 +375,46 @@ def _replay(
     return earlier
 
 
+def _redemption_write(
+    redemption: CouponRedemption, *, coupon: Coupon, at: datetime.datetime
+) -> bool:
+    """Count `redemption` in its offer's counter, write it and add one to the coupon's count;
+    False when the offer's total limit is reached (nothing written).
+
+    On PostgreSQL the usual case is one round trip: one statement takes a unit from a free
+    counter shard, inserts the redemption with that shard and counts it on the coupon. When no
+    shard was free (none with room, or every one with room held by a transaction in flight) it
+    writes nothing and the counter's waiting path decides, as it does on SQLite."""
+    vendor = connection.vendor
+    if vendor == "postgresql":
+        take_sql, take_params = counter_take_free_statement(series_id=coupon.series_id, at=at)
+        columns, row, (values,) = insert_parts([redemption], leave_out="counter_shard")
+        # Table and column names come from the models, values are parameters.
+        sql = (
+            f"WITH taken AS ({take_sql}), "  # noqa: S608
+            f"counted AS (UPDATE {Coupon._meta.db_table} "
+            "SET redemption_count = redemption_count + 1 "
+            "WHERE id = %s AND EXISTS (SELECT 1 FROM taken)) "
+            f"INSERT INTO {CouponRedemption._meta.db_table} ({', '.join(columns)}, counter_shard) "
+            f"SELECT {row}, taken.shard FROM taken RETURNING id, counter_shard"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*take_params, coupon.pk, *values])
+            written = cursor.fetchone()
+        if written is not None:
+            redemption.pk, redemption.counter_shard = written
+            redemption._state.adding = False
+            redemption._state.db = connection.alias
+            return True
+    shard = counter_take(series=coupon.series, at=at, free_tried=vendor == "postgresql")
+    if shard is None:
+        return False
+    redemption.counter_shard = shard
+    redemption.save(force_insert=True)
+    Coupon.objects.filter(pk=coupon.pk).update(redemption_count=F("redemption_count") + 1)
+    return True
+
+
 @transaction.atomic
 def coupon_redeem(
     *,
@@ -434,17 +500,8 @@ def coupon_redeem(
         if outcomes[index] is not None:
             continue
         series = coupon.series
-        shard = counter_take(series=series, at=now)
-        if shard is None:
-            raise OfferRedemptionLimitReachedError(
-                f"{coupon.code}: {OfferRedemptionLimitReachedError.message}"
-                if len(coupons) > 1
-                else None,
-                failures=[OfferRedemptionLimitReachedError()],
-                coupon_code=coupon.code,
-            )
         value = coupon_value_for_store(series=series, store=store) if store is not None else None
-        redemption = CouponRedemption.objects.create(
+        redemption = CouponRedemption(
             org_id=coupon.org_id,
             coupon=coupon,
             series=series,
@@ -458,11 +515,17 @@ def coupon_redeem(
             currency=value.currency if value is not None else series.effective_currency,
             redeemed_at=at,
             custom_fields=dict(targets[index].custom_fields or {}),
-            counter_shard=shard,
             last_status_change_on=now,
             idempotency_key=idempotency_key,
         )
-        Coupon.objects.filter(pk=coupon.pk).update(redemption_count=coupon.redemption_count + 1)
+        if not _redemption_write(redemption, coupon=coupon, at=now):
+            raise OfferRedemptionLimitReachedError(
+                f"{coupon.code}: {OfferRedemptionLimitReachedError.message}"
+                if len(coupons) > 1
+                else None,
+                failures=[OfferRedemptionLimitReachedError()],
+                coupon_code=coupon.code,
+            )
         coupon.redemption_count += 1
         outcomes[index] = RedemptionOutcome(redemption=redemption, coupon=coupon)
     return [outcome for outcome in outcomes if outcome is not None]

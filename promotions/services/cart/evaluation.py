@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from loyalty_site.core.compiled import insert_parts
 from members.models import Customer, LoyaltyType, Org, Till
 from promotions.exceptions import (
     CartEvaluationClosedError,
@@ -728,25 +729,6 @@ def _evaluation_store(
         CartEvaluationUsage.objects.bulk_create([usage for _, usage in usages])
 
 
-def _insert_parts(
-    instances: Sequence[Any], *, leave_out: str = ""
-) -> tuple[list[str], str, list[list[Any]]]:
-    """The columns, a typed "(%s::type, ...)" row and each instance's parameters, prepared for
-    the database as Django's own INSERT does (pre_save, then get_db_prep_save). The primary key
-    and the `leave_out` field are left out."""
-    fields = [
-        field
-        for field in type(instances[0])._meta.concrete_fields
-        if not field.primary_key and field.attname != leave_out
-    ]
-    row = ", ".join(f"%s::{field.db_type(connection)}" for field in fields)
-    params = [
-        [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
-        for instance in instances
-    ]
-    return [field.column for field in fields], row, params
-
-
 def _evaluation_store_in_one_statement(
     *,
     evaluation: CartEvaluation,
@@ -755,13 +737,13 @@ def _evaluation_store_in_one_statement(
 ) -> None:
     """One round trip instead of three: the evaluation's new id feeds its applied rows, whose
     new ids (matched by position) feed their holds."""
-    columns, row, (params,) = _insert_parts([evaluation])
+    columns, row, (params,) = insert_parts([evaluation])
     parts = [
         f"evaluation AS (INSERT INTO {CartEvaluation._meta.db_table} ({', '.join(columns)}) "  # noqa: S608
         f"VALUES ({row}) RETURNING id)"
     ]
     if applied_rows:
-        columns, row, rows = _insert_parts(applied_rows, leave_out="evaluation_id")
+        columns, row, rows = insert_parts(applied_rows, leave_out="evaluation_id")
         names = ", ".join(columns)
         parts.append(
             f"applied AS (INSERT INTO {CartEvaluationPromotion._meta.db_table} "  # noqa: S608
@@ -771,7 +753,7 @@ def _evaluation_store_in_one_statement(
         )
         params += [value for values in rows for value in values]
     if usages:
-        columns, row, rows = _insert_parts([usage for _, usage in usages], leave_out="applied_id")
+        columns, row, rows = insert_parts([usage for _, usage in usages], leave_out="applied_id")
         names = ", ".join(columns)
         parts.append(
             f"usage AS (INSERT INTO {CartEvaluationUsage._meta.db_table} (applied_id, {names}) "  # noqa: S608
