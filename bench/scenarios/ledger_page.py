@@ -3,7 +3,9 @@ balance, read through the real API views on a real gunicorn on 127.0.0.1, over a
 entries. References, measured in the same run: the bare indexed SELECT of the same rows, and the
 bare SELECT of the account balances.
 
-Latency is measured with one client (requests one after the other, so it is the cost of a read,
+The page's own database time (the statements ledger_events_list runs: the count, the events,
+their entries) is also measured in the harness and compared with the bare SELECT (target: at
+most 5x). Latency is measured with one client (requests one after the other, so it is the cost of a read,
 not a queue), then throughput and latency with 32 concurrent clients. The history has one
 opening balance and N-1 credits per customer, one event each; it has no lots, which these
 reads never touch.
@@ -13,15 +15,20 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from urllib.parse import urlencode
+
+from django.db import connection
 
 from bench.context import ScenarioContext
 from bench.data import customer_rows, customers_create, ledger_history_create
 from bench.http import HttpRequest, load_run
 from bench.registry import Scenario, scenario
 from bench.sql import analyze
+from bench.stats import summarize
 from bench.timing import sql_latencies
 from ledger.models import LedgerEntry, LedgerEvent, PointsAccount
+from ledger.selectors import ledger_events_list
 from members.models import Customer
 
 PAGE_SIZE = 10
@@ -162,6 +169,24 @@ class LedgerPage(Scenario):
             page_run.latencies_ms,
             reference_ms=reference_page,
             reference_name="bare indexed SELECT",
+            target_p99_ms=10,
+        )
+        queries_ms = page_queries_latencies([cid for cid, _ in picks], warmup=warmup)
+        ctx.latency(
+            "page queries (database time of the page read)",
+            queries_ms,
+            reference_ms=reference_page,
+            reference_name="bare indexed SELECT",
+        )
+        ratio = summarize(queries_ms).p50 / max(summarize(reference_page).p50, 1e-9)
+        ctx.figure(
+            "page queries / bare SELECT, p50",
+            ratio,
+            "x",
+            higher_is_better=False,
+            target=5,
+            samples=len(queries_ms),
+            detail="the count, the 10 events and their entries, as ledger_events_list reads them",
         )
         ctx.latency(
             "closing balance, 1 client",
@@ -190,6 +215,30 @@ class LedgerPage(Scenario):
             f"gunicorn {server.workers} sync workers on 127.0.0.1; load generator: Python "
             "threads with http.client in the harness process"
         )
+
+
+def page_queries_latencies(customer_ids: list[int], *, warmup: int) -> list[float]:
+    """The database time of each page read (ledger_events_list's statements: the count, the
+    events and their entries), in this process, summed per page from the statements' own
+    timings; the owner lookup and the HTTP and rendering work are left out."""
+    customers = Customer.objects.in_bulk(customer_ids)
+    spent: list[float] = []
+
+    def timed(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            spent.append((time.perf_counter() - started) * 1000)
+
+    latencies: list[float] = []
+    with connection.execute_wrapper(timed):
+        for number, customer_id in enumerate(customer_ids):
+            spent.clear()
+            ledger_events_list(customer=customers[customer_id], page_size=PAGE_SIZE)
+            if number >= warmup:
+                latencies.append(sum(spent))
+    return latencies
 
 
 def _owner_query(mobile: str) -> dict[str, str | int]:

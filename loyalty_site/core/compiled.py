@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, models
-from django.db.models.query import get_related_populators
+from django.db.models.query import ModelIterable, get_related_populators
 
 ModelT = TypeVar("ModelT", bound=models.Model)
 
@@ -49,27 +49,38 @@ class _Plan:
     sql: str
     params: list[Any]
     positions: dict[str, list[int]]
-    model: type[models.Model]
-    init_list: list[str]
-    model_slice: slice
-    populators: list[Any]
-    annotations: dict[str, int]
     converters: dict
     compiler: Any
+    # Model rows (None for a values_list query, whose rows are returned as tuples).
+    model: type[models.Model] | None = None
+    init_list: list[str] = field(default_factory=list)
+    model_slice: slice = field(default_factory=lambda: slice(0))
+    populators: list[Any] = field(default_factory=list)
+    annotations: dict[str, int] = field(default_factory=dict)
 
 
 class CompiledQuery(Generic[ModelT]):
+    """`build(**markers)` (or `build(shape, **markers)` for `fetch(shape=...)`) returns the
+    queryset. A shape is any hashable value that changes the SQL itself (a sort order, a page
+    size): each shape is compiled once. A values_list queryset gives tuples, not models."""
+
     def __init__(self, build: Callable[..., models.QuerySet], **markers: int | str) -> None:
         self._build = build
         self._markers = markers
         self._local = threading.local()
 
-    def _plan(self, using: str | None) -> tuple[str, _Plan]:
-        plans: dict[str | None, tuple[str, _Plan]] = self._local.__dict__.setdefault("plans", {})
-        found = plans.get(using)
-        if found is not None:
-            return found
-        queryset = self._build(**self._markers)
+    def _plan(self, using: str | None, shape: Hashable) -> tuple[str, _Plan]:
+        plans: dict = self._local.__dict__.setdefault("plans", {})
+        found = plans.get((using, shape))
+        if found is None:
+            found = plans[(using, shape)] = self._compile(using, shape)
+        return found
+
+    def _compile(self, using: str | None, shape: Hashable) -> tuple[str, _Plan]:
+        if shape is None:
+            queryset = self._build(**self._markers)
+        else:
+            queryset = self._build(shape, **self._markers)
         if using is not None:
             queryset = queryset.using(using)
         alias = queryset.db
@@ -89,28 +100,30 @@ class CompiledQuery(Generic[ModelT]):
                     "unchanged; use a plain equality lookup"
                 )
             positions[name] = places
-        klass_info = compiler.klass_info
         select = compiler.select
-        select_fields = klass_info["select_fields"]
-        start, end = select_fields[0], select_fields[-1] + 1
         fields = [column[0] for column in select[0 : compiler.col_count]]
         plan = _Plan(
             sql=sql,
             params=params,
             positions=positions,
-            model=klass_info["model"],
-            init_list=[column[0].target.attname for column in select[start:end]],
-            model_slice=slice(start, end),
-            populators=get_related_populators(klass_info, select, alias),
-            annotations=dict(compiler.annotation_col_map or {}),
             converters=compiler.get_converters(fields),
             compiler=compiler,
         )
-        plans[using] = (alias, plan)
+        klass_info = compiler.klass_info
+        if klass_info is not None and issubclass(queryset._iterable_class, ModelIterable):
+            select_fields = klass_info["select_fields"]
+            start, end = select_fields[0], select_fields[-1] + 1
+            plan.model = klass_info["model"]
+            plan.init_list = [column[0].target.attname for column in select[start:end]]
+            plan.model_slice = slice(start, end)
+            plan.populators = get_related_populators(klass_info, select, alias)
+            plan.annotations = dict(compiler.annotation_col_map or {})
         return alias, plan
 
-    def fetch(self, *, using: str | None = None, **values: Any) -> list[ModelT]:
-        alias, plan = self._plan(using)
+    def fetch(
+        self, *, shape: Hashable = None, using: str | None = None, **values: Any
+    ) -> list[ModelT]:
+        alias, plan = self._plan(using, shape)
         params = list(plan.params)
         for name, value in values.items():
             for index in plan.positions[name]:
@@ -122,6 +135,8 @@ class CompiledQuery(Generic[ModelT]):
             return []
         if plan.converters:
             rows = list(plan.compiler.apply_converters(rows, plan.converters))
+        if plan.model is None:
+            return [tuple(row) for row in rows]
         objects = []
         for row in rows:
             obj = plan.model.from_db(alias, plan.init_list, row[plan.model_slice])
@@ -132,9 +147,14 @@ class CompiledQuery(Generic[ModelT]):
             objects.append(obj)
         return objects
 
-    def first(self, *, using: str | None = None, **values: Any) -> ModelT | None:
-        rows = self.fetch(using=using, **values)
+    def first(
+        self, *, shape: Hashable = None, using: str | None = None, **values: Any
+    ) -> ModelT | None:
+        rows = self.fetch(shape=shape, using=using, **values)
         return rows[0] if rows else None
+
+
+_INSERT_TEMPLATES: dict[tuple, tuple[list, list[str], str]] = {}
 
 
 def insert_parts(
@@ -142,16 +162,25 @@ def insert_parts(
 ) -> tuple[list[str], str, list[list[Any]]]:
     """The columns, a typed "(%s::type, ...)" row and each instance's parameters, prepared for
     the database as Django's own INSERT does (pre_save, then get_db_prep_save). The primary key
-    and the `leave_out` field (by attname) are left out."""
+    and the `leave_out` field (by attname) are left out. Columns and types are worked out once
+    per model, left-out field and database vendor."""
     connection = connections[using]
-    fields = [
-        field
-        for field in type(instances[0])._meta.concrete_fields
-        if not field.primary_key and field.attname != leave_out and not field.generated
-    ]
-    row = ", ".join(f"%s::{field.db_type(connection)}" for field in fields)
+    model = type(instances[0])
+    key = (model, leave_out, connection.vendor)
+    template = _INSERT_TEMPLATES.get(key)
+    if template is None:
+        fields = [
+            field
+            for field in model._meta.concrete_fields
+            if not field.primary_key and field.attname != leave_out and not field.generated
+        ]
+        row = ", ".join(f"%s::{field.db_type(connection)}" for field in fields)
+        template = _INSERT_TEMPLATES.setdefault(
+            key, (fields, [field.column for field in fields], row)
+        )
+    fields, columns, row = template
     params = [
         [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
         for instance in instances
     ]
-    return [field.column for field in fields], row, params
+    return columns, row, params

@@ -129,6 +129,14 @@ def customer_details_list(
     }
 
 
+# Read on every call that names a source (the ledger APIs): compiled once, in the relation's
+# own order (the model's Meta ordering), as customer.source_profiles.all() would read them.
+_PROFILES_OF_CUSTOMER: CompiledQuery[CustomerSourceProfile] = CompiledQuery(
+    lambda customer_id: CustomerSourceProfile.objects.filter(customer_id=customer_id),
+    customer_id=marker_int(),
+)
+
+
 def customer_profiles_for_source(
     *, customer: Customer, source: str | None = None, account_id: str | None = None
 ) -> list[CustomerSourceProfile]:
@@ -137,7 +145,12 @@ def customer_profiles_for_source(
     A customer written without profiles (imports, factories) has an implied one on its
     registration source. Raises CustomerNotInSourceError (8065) when none matches.
     """
-    profiles = list(customer.source_profiles.all()) or [
+    prefetched = getattr(customer, "_prefetched_objects_cache", {}).get("source_profiles")
+    if prefetched is not None:
+        profiles = list(prefetched)
+    else:
+        profiles = _PROFILES_OF_CUSTOMER.fetch(customer_id=customer.pk)
+    profiles = profiles or [
         CustomerSourceProfile(customer=customer, source=customer.registration_source, account_id="")
     ]
     if source and source != SOURCE_ALL:

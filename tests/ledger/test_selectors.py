@@ -30,7 +30,12 @@ from ledger.selectors import (
 )
 from members.models import PointsCategory
 from tests.ledger.factories import earn, key, member
-from tests.members.factories import ProgramFactory, TillFactory, TransactionFactory
+from tests.members.factories import (
+    CustomerFactory,
+    ProgramFactory,
+    TillFactory,
+    TransactionFactory,
+)
 
 
 @pytest.fixture
@@ -275,3 +280,33 @@ def test_newest_events_of_a_customer_walk_the_index(org, program, history):
 
     assert "ledger_event_customer_recent" in plan
     assert "Sort" not in plan and "TEMP B-TREE" not in plan.upper()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("sort", "page_size", "page_number"), [("DESC", 2, 0), ("ASC", 2, 1)])
+def test_whole_ledger_page_reads_what_the_filtered_path_reads(
+    org, program, history, sort, page_size, page_number
+):
+    """The unfiltered page (compiled statements) and a filter that keeps every event (the
+    queryset path) give the same events, entries, totals and related rows."""
+    kwargs = {"customer": history, "sort": sort, "page_size": page_size, "page_number": page_number}
+    whole = ledger_events_list(**kwargs)
+    filtered = ledger_events_list(**kwargs, start=timezone.now() - datetime.timedelta(days=3650))
+
+    assert whole.total == filtered.total == 5
+    assert [event.pk for event in whole.items] == [event.pk for event in filtered.items]
+    for mine, theirs in zip(whole.items, filtered.items, strict=True):
+        assert [(e.pk, e.points, e.closing_balance) for e in mine.ledger_entries] == [
+            (e.pk, e.points, e.closing_balance) for e in theirs.ledger_entries
+        ]
+        assert [e.account.program.name for e in mine.ledger_entries] == [
+            e.account.program.name for e in theirs.ledger_entries
+        ]
+        assert (mine.till_id, mine.customer) == (theirs.till_id, theirs.customer)
+
+
+@pytest.mark.django_db
+def test_whole_ledger_page_of_an_owner_without_events(org, program):
+    customer = CustomerFactory(org=org)  # no ledger opened
+    page = ledger_events_list(customer=customer, page_size=10)
+    assert (page.total, page.items) == (0, [])
