@@ -186,10 +186,20 @@ class LedgerEvent(LedgerOwnerMixin, BaseModel):
     )
     source = models.CharField(max_length=16, blank=True, default="")
     till = models.ForeignKey(
-        "members.Till", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "members.Till",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     store = models.ForeignKey(
-        "members.Store", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "members.Store",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     created_by_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -246,22 +256,40 @@ class LedgerEvent(LedgerOwnerMixin, BaseModel):
                 name="ledger_event_idempotency_key_unique",
             ),
         ]
+        # Each index holds only the rows whose leading link is set: a customer's event is not
+        # written into the group index, a job's or import's (no till, store or bill) into none
+        # of those. Lookups by a value (`customer_id = X`) still use them.
         indexes = [
             # "The newest events of one customer" (and date ranges) walk these indexes.
             models.Index(
-                fields=["customer", "-created_at", "-id"], name="ledger_event_customer_recent"
+                fields=["customer", "-created_at", "-id"],
+                condition=Q(customer__isnull=False),
+                name="ledger_event_customer_recent",
             ),
             models.Index(
-                fields=["user_group", "-created_at", "-id"], name="ledger_event_group_recent"
+                fields=["user_group", "-created_at", "-id"],
+                condition=Q(user_group__isnull=False),
+                name="ledger_event_group_recent",
             ),
-            models.Index(fields=["transaction", "event_name"], name="ledger_event_transaction"),
+            models.Index(
+                fields=["transaction", "event_name"],
+                condition=Q(transaction__isnull=False),
+                name="ledger_event_transaction",
+            ),
             *(
                 models.Index(
                     fields=[link],
                     condition=Q(**{f"{link}__isnull": False}),
                     name=f"ledger_event_{link}",
                 )
-                for link in ("triggered_by", "created_by_user", "related_event", "corrects")
+                for link in (
+                    "triggered_by",
+                    "created_by_user",
+                    "related_event",
+                    "corrects",
+                    "till",
+                    "store",
+                )
             ),
         ]
 

@@ -5,8 +5,8 @@ bare SELECT of the account balances.
 
 The page's own database time (the statements ledger_events_list runs: the count, the events,
 their entries) is also measured in the harness and compared with the bare SELECT (target: at
-most 5x). Latency is measured with one client (requests one after the other, so it is the cost of a read,
-not a queue), then throughput and latency with 32 concurrent clients. The history has one
+most 5x). Latency is measured with one client (requests one after the other, so it is the cost
+of a read, not a queue), then throughput and latency with 32 concurrent clients. The history has one
 opening balance and N-1 credits per customer, one event each; it has no lots, which these
 reads never touch.
 """
