@@ -8,6 +8,9 @@ Two scenarios share this file:
   more requests than the limit: exactly `limit` succeed (checked), the rest are told 714.
   Target: 2,000 requests/s with p99 under 100 ms.
 
+Also measured: the framework's floor, the cheapest request the same server answers (a redirect
+with no view work and no database) through the same load generator.
+
 Reference (both): a bare conditional UPDATE of one row (`used = used + 1 WHERE used < quota`)
 from 32 threads in the harness, the physical floor of "take one if there is one" on this
 machine, without HTTP, auth or the redemption itself.
@@ -206,7 +209,24 @@ class CouponRedeemHttp(Scenario):
             warmup=min(50, sizes["warmup"]),
             time_limit=float(sizes["time_limit_seconds"]),
         )
+        # The framework's floor: the cheapest request this server answers (the root's redirect:
+        # Django's middleware, no view work, no database), through the same load generator.
+        floor = load_run(
+            port=server.port,
+            make_request=lambda number: HttpRequest("GET", "/"),
+            total=sizes["requests"],
+            clients=sizes["clients"],
+            warmup=sizes["warmup"],
+            time_limit=float(sizes["time_limit_seconds"]),
+        )
         errors = many.errors + single.errors
+        ctx.figure(
+            f"floor: GET / (a redirect, no view work), {floor.clients} clients",
+            floor.throughput,
+            "req/s",
+            samples=floor.requests,
+            detail="what gunicorn, Django and the load generator cost with nothing to do",
+        )
         ctx.figure(
             f"redemptions, {many.clients} clients",
             many.throughput,

@@ -92,12 +92,19 @@ def _take_shard_sql() -> str:
     )
 
 
-def _shards_with_room(series: CouponSeries) -> list[int]:
-    """Shards with room as committed now (in-flight units count as free)."""
-    rows = CouponRedemptionCounter.objects.filter(series=series).values_list(
-        "shard", "used", "quota"
-    )
-    return [shard for shard, used, quota in rows if quota is None or used < quota]
+def _shards_with_room(series: CouponSeries) -> list[int] | None:
+    """Shards with room as committed now (in-flight units count as free); None when the offer
+    has no counter rows yet."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT shard, quota IS NULL OR used < quota FROM {_table()} "  # noqa: S608
+            "WHERE series_id = %s",
+            [series.pk],
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    return [shard for shard, has_room in rows if has_room]
 
 
 def _take_waiting(series: CouponSeries, at: datetime.datetime, shards: list[int]) -> int | None:
@@ -140,12 +147,15 @@ def counter_take(
             row = cursor.fetchone()
         if row is not None:
             return int(row[0])
-    if not CouponRedemptionCounter.objects.filter(series=series).exists():
-        counters_ensure(series=series)
+    ensured = False
     while True:
         # Every shard with room is held by a transaction in flight (or the shards were just
         # created): wait for them one at a time until a unit is ours or none is left.
         room = _shards_with_room(series)
+        if room is None and not ensured:
+            counters_ensure(series=series)
+            ensured = True
+            continue
         if not room:
             return None
         random.shuffle(room)

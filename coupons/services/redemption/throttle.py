@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from coupons.exceptions import CouponValidationThrottledError
-from loyalty_site.core.throttle import throttle_counts, throttle_hit
+from loyalty_site.core.throttle import throttle_counts, throttle_hit_many
 
 
 def _names(till_id: int | None, customer_id: int | None) -> dict[str, int]:
@@ -43,7 +43,8 @@ def coupon_validation_failed(
     *, till_id: int | None, customer_id: int | None, count: int = 1
 ) -> None:
     """Count `count` failed validations against the till and the customer."""
-    window = settings.COUPON_THROTTLE_WINDOW_SECONDS
-    for name in _names(till_id, customer_id):
-        for _ in range(count):
-            throttle_hit(name=name, window_seconds=window)
+    names = list(_names(till_id, customer_id))
+    if names and count > 0:
+        throttle_hit_many(
+            names=names, window_seconds=settings.COUPON_THROTTLE_WINDOW_SECONDS, count=count
+        )
