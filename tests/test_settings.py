@@ -56,5 +56,34 @@ def test_redis_url_switches_broker_and_cache():
         "True",
         "django.db.backends.postgresql",
         "False",
-        "django.core.cache.backends.redis.RedisCache",
+        "loyalty_site.core.cache.ReusedClientRedisCache",
     ]
+
+
+def _database_options(**env) -> str:
+    environment = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+    environment.update(env)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import loyalty_site.settings as s; "
+            "print(sorted(s.DATABASES['default'].get('OPTIONS', {}).items()))",
+        ],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_postgresql_binds_on_the_server_and_prepares_unless_turned_off():
+    url = "postgres://postgres@127.0.0.1:5432/whatever"
+
+    assert _database_options(DATABASE_URL=url) == (
+        "[('prepare_threshold', 5), ('server_side_binding', True)]"
+    )
+    assert _database_options(DATABASE_URL=url, DB_SERVER_SIDE_BINDING="0") == "[]"
