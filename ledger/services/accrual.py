@@ -20,6 +20,7 @@ from ledger.models import LedgerEvent
 from ledger.services.bulk import (
     AccountState,
     EventRows,
+    collection_paused,
     column_in,
     event_rows_write,
     owner_accounts_lock,
@@ -32,7 +33,6 @@ from ledger.services.posting import (
     accounts_open,
     actor_event_fields,
     ensure_not_merged,
-    owner_label,
 )
 from loyalty_site.core.exceptions import DomainError
 from members.models import Customer, UserGroup
@@ -66,6 +66,11 @@ def points_allocate_many(
 
     Raises ConcurrentLedgerUpdateError when the database refuses a row (nothing is written).
     """
+    with collection_paused():
+        return _allocate_many(credits, actor=actor)
+
+
+def _allocate_many(credits: Sequence[CreditRequest], *, actor: Any) -> PointsAllocateManyResult:
     expiries = ProgramExpiries(timezone.now())
     errors: dict[int, DomainError] = {}
     prepared: dict[int, PreparedCredit] = {}
@@ -115,10 +120,10 @@ def points_allocate_many(
             else:
                 repeats[index] = first_in_batch[key]
             continue
-        owner = fresh.get(owner_label(credit.owner))
+        owner = fresh.get(credit.label)
         try:
             if owner is None:
-                raise InvalidLedgerRequestError(f"{owner_label(credit.owner)} does not exist")
+                raise InvalidLedgerRequestError(f"{credit.label} does not exist")
             ensure_not_merged(owner)
         except DomainError as exc:
             errors[index] = exc
@@ -130,11 +135,12 @@ def points_allocate_many(
     template = _event_template(actor_event_fields(actor))
     now = expiries.now
     batch: list[tuple[int, EventRows]] = []
+    states = accounts.states
     for index, credit in to_write.items():
-        rows = EventRows(event=_event(credit, template, now=now), base=accounts.states, now=now)
-        rows.credit(accounts.ids[(owner_label(credit.owner), *credit.account_key)], [credit.part])
+        rows = EventRows(event=_event(credit, template, now=now), base=states, now=now)
+        rows.credit(accounts.ids[credit.label, credit.account_key], [credit.part])
         # The next credit to this account starts from this one's balance and sequence.
-        accounts.states.update(rows.accounts)
+        states.update(rows.accounts)
         batch.append((index, rows))
     event_rows_write([rows for _, rows in batch])
     for index, rows in batch:
@@ -164,43 +170,54 @@ def _event_template(actor_fields: dict[str, Any]) -> LedgerEvent:
     return LedgerEvent(**_ids(actor_fields))
 
 
+# Event fields that _event sets from other values than their own.
+_DERIVED_EVENT_FIELDS = frozenset({"transaction", "promotion", "occurred_at", "source"})
+
+
 def _event(credit: PreparedCredit, template: LedgerEvent, *, now: datetime.datetime) -> LedgerEvent:
     """The credit's unsaved event, as event_create fills it."""
-    fields = dict(credit.event_fields)
-    transaction = fields.pop("transaction")
-    promotion = fields.pop("promotion")
-    values: dict[str, Any] = {}
-    if transaction is not None:
-        # The event happened where the bill was booked.
-        values.update(till_id=transaction.till_id, store_id=transaction.store_id)
-        fields["source"] = fields["source"] or transaction.source
-    if promotion is not None:
-        values.update(promotion.event_fields())
-    values.update(_ids(fields))
-    values["occurred_at"] = values["occurred_at"] or now
-    values["source"] = values["source"] or ""
-    owner = credit.owner
-    values.update(
-        org_id=owner.org_id,
-        customer_id=owner.pk if isinstance(owner, Customer) else None,
-        user_group_id=owner.pk if isinstance(owner, UserGroup) else None,
-        transaction_id=getattr(transaction, "pk", None),
-        idempotency_key=credit.key,
-        request_fingerprint=credit.fingerprint,
-    )
+    fields = credit.event_fields
+    transaction = fields["transaction"]
+    promotion = fields["promotion"]
     # A copy of the template as unpickling makes one (its values, a fresh state), with this
     # credit's values set as plain attributes: the template caches no related object that an
     # id set here could contradict.
     event = LedgerEvent.__new__(LedgerEvent)
-    event.__dict__.update(template.__dict__)
+    values = event.__dict__
+    values.update(template.__dict__)
     event._state = ModelState()
-    event.__dict__.update(values)
+    source = fields["source"]
+    if transaction is not None:
+        # The event happened where the bill was booked.
+        values["till_id"] = transaction.till_id
+        values["store_id"] = transaction.store_id
+        source = source or transaction.source
+    if promotion is not None:
+        values.update(promotion.event_fields())
+    for name, value in fields.items():
+        if name in _DERIVED_EVENT_FIELDS:
+            continue
+        # A related object as its id (`triggered_by` -> `triggered_by_id`).
+        if isinstance(value, Model):
+            values[f"{name}_id"] = value.pk
+        else:
+            values[name] = value
+    owner = credit.owner
+    is_customer = isinstance(owner, Customer)
+    values["occurred_at"] = fields["occurred_at"] or now
+    values["source"] = source or ""
+    values["org_id"] = owner.org_id
+    values["customer_id"] = owner.pk if is_customer else None
+    values["user_group_id"] = None if is_customer else owner.pk
+    values["transaction_id"] = None if transaction is None else transaction.pk
+    values["idempotency_key"] = credit.key
+    values["request_fingerprint"] = credit.fingerprint
     return event
 
 
 @dataclass(frozen=True)
 class _LockedAccounts:
-    ids: dict[tuple[str, int, str], int]  # (owner label, program id, category) -> account id
+    ids: dict[tuple[str, AccountKey], int]  # (owner label, (program id, category)) -> account id
     states: dict[int, AccountState]
 
 
@@ -210,9 +227,8 @@ def _accounts_lock(credits: Iterable[PreparedCredit], *, actor: Any) -> _LockedA
     wanted: dict[str, set[AccountKey]] = defaultdict(set)
     owners: dict[str, Owner] = {}
     for credit in credits:
-        label = owner_label(credit.owner)
-        wanted[label].add(credit.account_key)
-        owners[label] = credit.owner
+        wanted[credit.label].add(credit.account_key)
+        owners[credit.label] = credit.owner
     if not owners:
         return _LockedAccounts(ids={}, states={})
     condition = Q(
@@ -224,9 +240,9 @@ def _accounts_lock(credits: Iterable[PreparedCredit], *, actor: Any) -> _LockedA
         "user_group_ids": [o.pk for o in owners.values() if isinstance(o, UserGroup)],
     }
     states = owner_accounts_lock(**ids, condition=condition)
-    present = {(s.owner_label, s.program_id, s.category) for s in states.values()}
+    account_ids = _account_ids(states)
     missing = {
-        label: [key for key in keys if (label, *key) not in present]
+        label: [key for key in keys if (label, key) not in account_ids]
         for label, keys in wanted.items()
     }
     for label, keys in missing.items():
@@ -234,7 +250,9 @@ def _accounts_lock(credits: Iterable[PreparedCredit], *, actor: Any) -> _LockedA
             accounts_open(owner=owners[label], keys=keys, actor=actor)
     if any(missing.values()):
         states = owner_accounts_lock(**ids, condition=condition)
-    return _LockedAccounts(
-        ids={(s.owner_label, s.program_id, s.category): s.pk for s in states.values()},
-        states=states,
-    )
+        account_ids = _account_ids(states)
+    return _LockedAccounts(ids=account_ids, states=states)
+
+
+def _account_ids(states: dict[int, AccountState]) -> dict[tuple[str, AccountKey], int]:
+    return {(s.owner_label, (s.program_id, s.category)): s.pk for s in states.values()}

@@ -88,6 +88,7 @@ class PreparedCredit:
     account_key: AccountKey
     part: CreditPart
     event_fields: dict[str, Any]
+    label: str  # owner_label(owner)
 
 
 class ProgramExpiries:
@@ -133,14 +134,17 @@ def credit_prepare(request: CreditRequest, *, expiries: ProgramExpiries) -> Prep
     if lot_expiry is not None and lot_expiry <= now:
         raise InvalidLedgerRequestError("The expiry time is in the past")
 
+    label = owner_label(owner)
+    program_id = program.pk
+    transaction_id = getattr(transaction, "pk", None)
     fingerprint = request_fingerprint(
         "points_allocate",
-        owner=owner_label(owner),
-        program=program.pk,
+        owner=label,
+        program=program_id,
         points=points,
         event_name=event_name,
         category=category,
-        transaction=getattr(transaction, "pk", None),
+        transaction=transaction_id,
         promotion=promotion,
         expires_at=request.expires_at,
         matures_at=matures_at,
@@ -150,12 +154,12 @@ def credit_prepare(request: CreditRequest, *, expiries: ProgramExpiries) -> Prep
         owner=owner,
         key=key,
         fingerprint=fingerprint,
-        account_key=(program.pk, category),
+        account_key=(program_id, category),
         part=CreditPart(
             points=points,
             expires_at=lot_expiry,
             matures_at=matures_at,
-            transaction_id=getattr(transaction, "pk", None),
+            transaction_id=transaction_id,
         ),
         event_fields={
             "event_name": event_name,
@@ -171,6 +175,7 @@ def credit_prepare(request: CreditRequest, *, expiries: ProgramExpiries) -> Prep
             # A credit's net is its points: the event row is written with it.
             "net_points": points,
         },
+        label=label,
     )
 
 

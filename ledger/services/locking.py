@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 
@@ -46,6 +47,19 @@ def lock_accounts(account_ids: Iterable[int]) -> dict[int, PointsAccount]:
     }
 
 
+def array_literal(values: Iterable[Any]) -> str:
+    """PostgreSQL's text form of an array of numbers or strings (`{1,2}`, `{"a","b"}`), to
+    pass as one parameter cast to the array type: psycopg adapts a list element by element,
+    at several times the cost of this join for the thousand ids of a batch."""
+    items = [
+        '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if isinstance(value, str)
+        else str(value)
+        for value in values
+    ]
+    return "{" + ",".join(items) + "}"
+
+
 @dataclass(frozen=True)
 class LockedOwner:
     """What a batch write needs of a locked owner row."""
@@ -75,7 +89,7 @@ def lock_owner_rows(
                 cursor.execute(
                     f"SELECT {', '.join(columns)} FROM {table} WHERE id = ANY(%s::bigint[]) "  # noqa: S608
                     "ORDER BY id FOR NO KEY UPDATE",
-                    [ids],
+                    [array_literal(ids)],
                 )
                 rows = cursor.fetchall()
         else:

@@ -549,3 +549,192 @@ def test_batch_whose_account_moved_writes_nothing(postgres_only, org, program, t
         event_rows_write([rows])
     assert snapshot(org) == before
     assert_consistent(org)
+
+
+# Batch helpers -------------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_allocate_many_replays_keys_that_need_quoting(org, program, customer, till):
+    # given credits posted one call each, with keys that array syntax would quote or escape
+    keys = ['with "quotes"', "back\\slash", "comma,{braces}", "NULL", "two  spaces", "ünïcode"]
+    first = [earn(customer, program, 3, actor=till, idempotency_key=k) for k in keys]
+
+    # when a batch repeats them, then each is a replay of its first event and nothing is added
+    result = services.points_allocate_many(
+        credits=[
+            CreditRequest(
+                customer=customer,
+                program=program,
+                points=3,
+                event_name=EventName.TRANSACTION_ADD,
+                idempotency_key=k,
+            )
+            for k in keys
+        ],
+        actor=till,
+    )
+
+    assert result.errors == {}
+    assert [result.events[i].pk for i in range(len(keys))] == [e.pk for e in first]
+    assert all(event.is_replay for event in result.events.values())
+    assert balance(customer, program) == 3 * len(keys)
+    assert_consistent(org)
+
+
+@pytest.mark.django_db
+def test_allocate_many_writes_json_details_as_points_allocate_writes(org, program, till):
+    # given details of every JSON kind, and none
+    one, two = member(org, [program]), member(org, [program])
+    details = [
+        {"note": 'é "quoted" \\ ', "list": [1, 2.5, None, True, "x"], "nested": {"empty": {}}},
+        {},
+        None,
+        {"wave": 1},
+    ]
+
+    # when the first owner gets them one call each and the second in one batch
+    for value in details:
+        services.points_allocate(
+            customer=one,
+            program=program,
+            points=2,
+            event_name=EventName.TRANSACTION_ADD,
+            actor=till,
+            idempotency_key=key(),
+            details=value,
+        )
+    result = services.points_allocate_many(
+        credits=[
+            CreditRequest(
+                customer=two,
+                program=program,
+                points=2,
+                event_name=EventName.TRANSACTION_ADD,
+                idempotency_key=key(),
+                details=value,
+            )
+            for value in details
+        ],
+        actor=till,
+    )
+
+    # then both ledgers hold the same details, as read back from the database
+    assert result.errors == {}
+    assert ledger_rows(two) == ledger_rows(one)
+    credited = [e[11] for e in ledger_rows(two)["events"] if e[0] == EventName.TRANSACTION_ADD]
+    assert credited == [details[0], {}, {}, {"wave": 1}]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("enabled", [True, False])
+def test_allocate_many_gives_back_the_garbage_collector_as_it_found_it(
+    enabled, org, program, customer, till
+):
+    import gc
+
+    credit = CreditRequest(
+        customer=customer,
+        program=program,
+        points=1,
+        event_name=EventName.TRANSACTION_ADD,
+        idempotency_key=key(),
+    )
+    was_enabled = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        services.points_allocate_many(credits=[credit], actor=till)
+        assert gc.isenabled() is enabled
+        # also when the batch fails midway (a request that is not one)
+        with pytest.raises(AttributeError):
+            services.points_allocate_many(credits=[credit, object()], actor=till)
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was_enabled else gc.disable)()
+
+
+def test_overlapping_pauses_in_two_threads_leave_the_collector_on():
+    """Batch A pauses, batch B (another thread) pauses, A ends, B ends: the collector stays
+    off until B is done and is on afterwards (each restoring its own view would leave it off)."""
+    import gc
+    import threading
+
+    from ledger.services.bulk import collection_paused
+
+    was_enabled = gc.isenabled()
+    gc.enable()
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen: dict[str, bool] = {}
+
+    def batch_a():
+        with collection_paused():
+            a_in.set()
+            b_in.wait(5)
+        a_out.set()
+
+    def batch_b():
+        a_in.wait(5)
+        with collection_paused():
+            b_in.set()
+            a_out.wait(5)
+            seen["during"] = gc.isenabled()
+
+    threads = [threading.Thread(target=batch_a), threading.Thread(target=batch_b)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        assert seen == {"during": False}
+        assert gc.isenabled()
+    finally:
+        (gc.enable if was_enabled else gc.disable)()
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        dict(owner="customer:12", program=3, points=Decimal("10.000"), reason="", promotion=None),
+        dict(event_name=EventName.TRANSACTION_ADD, category=PointsCategory.PROMISED, flag=True),
+        dict(flag=False, count=-7, big=10**30, text='é "q" \\ \n\t\x00 ✓', key=""),
+        dict(
+            expires_at=datetime.datetime(2030, 1, 2, 3, 4, 5, 6, tzinfo=datetime.UTC),
+            day=datetime.date(2030, 1, 2),
+            time=datetime.time(23, 59),
+            promotion=PromotionRef(id="42", name='Sum"mer'),
+        ),
+        # left to json.dumps
+        dict(ratio=1.5, nan=float("nan"), items=[1, "a", None], nested={"b": 1, "a": [2]}),
+        dict(owner="group:1", extra=(1, 2), amount=Decimal("1E+3")),
+    ],
+)
+def test_request_fingerprint_keeps_its_stored_form(payload):
+    import hashlib
+    import json
+
+    from ledger.services.posting import request_fingerprint
+
+    # the form of fingerprints stored by earlier releases: replays must still match them
+    text = json.dumps({"operation": "op", **payload}, sort_keys=True, default=str)
+    assert request_fingerprint("op", **payload) == hashlib.sha256(text.encode()).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("value", "places", "expected"),
+    [(10, 0, "10.000"), (7, 2, "7.000"), ("10", 0, "10.000"), (Decimal("1.25"), 2, "1.250")],
+)
+def test_points_from_ints_and_text_are_the_same_amounts(value, places, expected):
+    from types import SimpleNamespace
+
+    from ledger.services.posting import to_points
+
+    program = SimpleNamespace(points_decimal_places=places)
+    assert to_points(value, program=program) == Decimal(expected)
+    assert str(to_points(value, program=program)) == expected
+
+
+@pytest.mark.parametrize("value", [0, -5, 10**15, True])
+def test_int_points_out_of_range_are_a_clear_801(value):
+    from ledger.services.posting import to_points
+
+    with pytest.raises(InvalidPointsError) as error:
+        to_points(value)
+    assert error.value.code == 801
