@@ -371,7 +371,12 @@ class PointsLot(models.Model):
     # The bill whose points these are (kept through maturity and merges), so a return takes back
     # that bill's own points first.
     transaction = models.ForeignKey(
-        "members.Transaction", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "members.Transaction",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -402,6 +407,12 @@ class PointsLot(models.Model):
                 fields=["matures_at"],
                 condition=Q(remaining_points__gt=0, matures_at__isnull=False),
                 name="ledger_lot_maturing",
+            ),
+            # Lots of imports and bulk awards have no bill: they stay out of this one.
+            models.Index(
+                fields=["transaction"],
+                condition=Q(transaction__isnull=False),
+                name="ledger_lot_transaction",
             ),
         ]
 
